@@ -1,0 +1,13 @@
+# Turns every lua/<name>.lua into `static const char BR_LUA_<NAME>[]` in OUT.
+file(GLOB scripts ${LUA_DIR}/*.lua)
+list(SORT scripts)
+set(content "/* Generated from broker/lua/*.lua by embed_lua.cmake. Do not edit. */\n#ifndef BR_LUA_GEN_H\n#define BR_LUA_GEN_H\n")
+foreach(s ${scripts})
+  get_filename_component(name ${s} NAME_WE)
+  string(TOUPPER ${name} NAME)
+  file(READ ${s} body HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," body "${body}")
+  string(APPEND content "static const char BR_LUA_${NAME}[] = {${body} 0};\n")
+endforeach()
+string(APPEND content "#endif\n")
+file(WRITE ${OUT} "${content}")

@@ -1,0 +1,53 @@
+/*
+ * hc_apps: the registry of apps (id, key, secret, limits).
+ *
+ * Apps come from a JSON document (an apps file: {"apps":[{...}]} or a bare
+ * array, field names as Soketi's app manager uses them: id, key, secret,
+ * enabled, maxConnections, maxEventPayloadInKb, ...) and from the
+ * default-app environment (HERALD_DEFAULT_APP_* first, then Soketi's
+ * SOKETI_DEFAULT_APP_*). Lookup by id and by key. Owns every app. Pure: the
+ * JSON arrives as a string and the environment through a lookup function.
+ */
+#ifndef HC_APPS_H
+#define HC_APPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hc_config.h"
+
+typedef struct hc_app {
+    char *id;
+    char *key;
+    char *secret;
+    bool enabled;
+    long max_connections;        /* -1: unlimited */
+    size_t max_channel_name_len; /* default 200 */
+    size_t max_event_channels;   /* channels per trigger, default 100 */
+    size_t max_event_name_len;   /* default 200 */
+    size_t max_payload_bytes;    /* event data, default 10 KiB */
+    size_t max_batch_size;       /* batch_events, default 10 */
+} hc_app;
+
+typedef struct hc_apps hc_apps;
+
+hc_apps *hc_apps_new(void);
+void hc_apps_free(hc_apps *apps);
+/* Fills a with the defaults above (id/key/secret NULL). */
+void hc_app_defaults(hc_app *a);
+/* Adds the apps of a JSON document. Returns the number added, or -1 with a
+ * sentence in err (nothing is added on error). Duplicate ids or keys are an
+ * error. */
+int hc_apps_load_json(hc_apps *apps, const char *json, size_t len, char *err, size_t errlen);
+/* Adds the default app from HERALD_DEFAULT_APP_{ID,KEY,SECRET,ENABLED,
+ * MAX_CONNECTIONS,...} or SOKETI_DEFAULT_APP_*, defaults app-id / app-key /
+ * app-secret. Returns 0 or -1 (err) if it clashes with an existing app. */
+int hc_apps_load_default(hc_apps *apps, hc_getenv_fn getenv_fn, char *err, size_t errlen);
+/* Adds a copy of a (takes copies of its strings); -1 if id/key taken. */
+int hc_apps_add(hc_apps *apps, const hc_app *a);
+const hc_app *hc_apps_by_id(const hc_apps *apps, const char *id);
+const hc_app *hc_apps_by_key(const hc_apps *apps, const char *key);
+size_t hc_apps_count(const hc_apps *apps);
+const hc_app *hc_apps_at(const hc_apps *apps, size_t i);
+
+#endif
