@@ -20,7 +20,10 @@ typedef struct hc_sbuf {
     size_t cap;
 } hc_sbuf;
 
-#define HC_SBUF_INIT {NULL, 0, 0}
+#define HC_SBUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void hc_sbuf_reserve(hc_sbuf *b, size_t extra);
 void hc_sbuf_append(hc_sbuf *b, const void *p, size_t n);
@@ -31,7 +34,8 @@ void hc_sbuf_printf(hc_sbuf *b, const char *fmt, ...) __attribute__((format(prin
 void hc_sbuf_json_string(hc_sbuf *b, const char *s, size_t n);
 void hc_sbuf_reset(hc_sbuf *b); /* len = 0, keeps memory */
 void hc_sbuf_free(hc_sbuf *b);
-/* Gives the data to the caller (free with free()) and resets b. */
+/* Gives the data to the caller (free with free(); never NULL, "" when
+ * empty) and resets b. */
 char *hc_sbuf_steal(hc_sbuf *b);
 
 typedef struct hc_rbuf {

@@ -35,9 +35,11 @@ typedef enum { HC_CONFIG_OK = 0, HC_CONFIG_HELP = 1, HC_CONFIG_ERROR = -1 } hc_c
 /* Fills target from defaults, env (via getenv_fn, may be NULL for none)
  * and argv (argv[0] is the program). Accepts "--name value", "--name=value"
  * and, for bools, "--name" / "--no-name". "-h"/"--help" gives
- * HC_CONFIG_HELP. On error writes a sentence to err. */
-hc_config_status hc_config_load(const hc_opt *opts, size_t n, void *target, int argc,
-                                char **argv, hc_getenv_fn getenv_fn, char *err, size_t errlen);
+ * HC_CONFIG_HELP. On error writes a sentence to err (naming the flag or
+ * environment variable at fault). The target's previous field values are
+ * ignored (not freed); call hc_config_free afterwards whatever the result. */
+hc_config_status hc_config_load(const hc_opt *opts, size_t n, void *target, int argc, char **argv,
+                                hc_getenv_fn getenv_fn, char *err, size_t errlen);
 void hc_config_print_help(FILE *out, const char *prog, const char *summary, const hc_opt *opts,
                           size_t n);
 /* Frees the string fields hc_config_load set. */

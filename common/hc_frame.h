@@ -21,7 +21,7 @@
 
 typedef enum { HC_FRAME_OK = 0, HC_FRAME_NEED_MORE = 1, HC_FRAME_INVALID = -1 } hc_frame_status;
 
-/* Pure parser over buf[0..len). On HC_FRAME_OK sets *payload/*payload_len
+/* Pure parser over buf[0..len). On HC_FRAME_OK sets *payload, *payload_len
  * (pointing into buf) and *consumed (header + payload). A declared length
  * above max is HC_FRAME_INVALID. */
 hc_frame_status hc_frame_parse(const uint8_t *buf, size_t len, size_t max, const uint8_t **payload,
@@ -34,6 +34,7 @@ typedef struct hc_frame_reader {
     size_t max;
 } hc_frame_reader;
 
+/* max 0 means HC_FRAME_MAX_DEFAULT. */
 void hc_frame_reader_init(hc_frame_reader *r, size_t max);
 void hc_frame_reader_free(hc_frame_reader *r);
 /* Appends bytes received from the peer (copied). */

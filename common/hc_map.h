@@ -26,7 +26,10 @@ typedef struct hc_map {
     size_t count;
 } hc_map;
 
-#define HC_MAP_INIT {NULL, 0, 0}
+#define HC_MAP_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 uint64_t hc_hash_bytes(const void *p, size_t n);
 /* Value for key, or NULL. */

@@ -21,7 +21,10 @@ typedef struct hc_query {
     size_t n, cap;
 } hc_query;
 
-#define HC_QUERY_INIT {NULL, 0, 0}
+#define HC_QUERY_INIT                                                                              \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Returns 0, or -1 on an invalid percent escape (q keeps what was parsed). */
 int hc_query_parse(hc_query *q, const char *raw, size_t len);

@@ -3,7 +3,8 @@
  *
  * HMAC-SHA256 and MD5 (OpenSSL) as lower-case hex; channel and user auth
  * strings ("<key>:<hex>") as pusher-js / the server SDKs produce them. Pure:
- * no I/O, no allocation. Used by the gateway's protocol and HTTP API code.
+ * no I/O (a long auth message is joined in a short-lived heap buffer).
+ * Used by the gateway's protocol and HTTP API code.
  */
 #ifndef HC_SIG_H
 #define HC_SIG_H
