@@ -1,7 +1,7 @@
 # Turns every lua/<name>.lua into `static const char BR_LUA_<NAME>[]` in OUT.
 file(GLOB scripts ${LUA_DIR}/*.lua)
 list(SORT scripts)
-set(content "/* Generated from broker/lua/*.lua by embed_lua.cmake. Do not edit. */\n#ifndef BR_LUA_GEN_H\n#define BR_LUA_GEN_H\n")
+set(content "/* Generated from the scripts in broker/lua by embed_lua.cmake. Do not edit. */\n#ifndef BR_LUA_GEN_H\n#define BR_LUA_GEN_H\n")
 foreach(s ${scripts})
   get_filename_component(name ${s} NAME_WE)
   string(TOUPPER ${name} NAME)
