@@ -1,0 +1,63 @@
+/*
+ * gw_api: the Pusher HTTP API as pure request -> response logic.
+ *
+ * Owns the rules of the API this gateway serves now: routing
+ * (GET / and /health, POST /apps/{id}/events and /apps/{id}/batch_events),
+ * request signing checks (hc_api_auth_check), the app's limits, validation
+ * of the JSON body, and the exact status and JSON of every answer. It does
+ * no I/O and publishes nothing itself: it returns the list of publishes to
+ * perform (one per channel) and the answer to give when they all succeed.
+ * gw_server feeds it the method, path, decoded query and body of each HTTP
+ * request, performs the publishes through the broker link and writes the
+ * answer; tests/unit/test_gw_api.c tests it directly.
+ */
+#ifndef GW_API_H
+#define GW_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hc_apps.h"
+#include "hc_buf.h"
+#include "hc_query.h"
+
+/* Bound on a request body the server reads at all (413 above it). */
+#define GW_API_MAX_BODY (1024u * 1024u)
+
+typedef struct gw_api_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* as the client sent (and signed) it, no query */
+    const hc_query *query;
+    const char *body; /* may be NULL when body_len is 0 */
+    size_t body_len;
+    int64_t now_s; /* wall clock, for the signature's timestamp window */
+} gw_api_request;
+
+/* One event to append to one channel; every string is owned. */
+typedef struct gw_api_publish {
+    char *app_id;
+    char *channel;
+    char *name;
+    char *data;
+    size_t data_len;
+    char *socket_id; /* NULL when the publisher excluded no socket */
+} gw_api_publish;
+
+typedef struct gw_api_response {
+    int status;
+    hc_sbuf body; /* JSON; the answer when every publish succeeds */
+    gw_api_publish *pubs;
+    size_t npubs, cap;
+} gw_api_response;
+
+/* Handles one request. out must be zeroed (or freed) first; it owns
+ * everything it gets. */
+void gw_api_handle(const hc_apps *apps, const gw_api_request *req, gw_api_response *out);
+/* Replaces out's answer with {"error":message} and the given status and
+ * drops its publishes. */
+void gw_api_set_error(gw_api_response *out, int status, const char *message);
+void gw_api_response_free(gw_api_response *out);
+/* The reason phrase for a status code this API uses ("OK", "Not Found"). */
+const char *gw_api_reason(int status);
+
+#endif

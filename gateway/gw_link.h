@@ -1,0 +1,105 @@
+/*
+ * gw_link: the gateway's view of the broker tier, as an interface.
+ *
+ * A gw_link carries interest (subscribe / unsubscribe a channel), publishes
+ * with an asynchronous acknowledgement, and hands every broker Event to the
+ * handler gw_server installs. Which broker owns a channel, links coming
+ * and going, re-homing and retries are the implementation's business:
+ * gw_link_tcp.c (protobuf over TCP, one link per broker) now, an embedded
+ * broker core later. This header owns only the interface; gw_server and
+ * gw_main are its callers.
+ */
+#ifndef GW_LINK_H
+#define GW_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "herald.pb-c.h"
+
+typedef struct gw_link gw_link;
+
+/* One event to append to a channel; all strings borrowed for the call
+ * (the implementation copies what it keeps). socket_id may be NULL. */
+typedef struct gw_publish {
+    const char *app_id;
+    const char *channel;
+    const char *name;
+    const void *data;
+    size_t data_len;
+    const char *socket_id;
+    const char *user_id;
+} gw_publish;
+
+/* Outcome of one publish: ok, or error (a sentence) when it failed. epoch
+ * and offset say where the event was written when ok. Pointers are valid
+ * only during the call. */
+typedef struct gw_publish_result {
+    bool ok;
+    const char *error;
+    const char *epoch;
+    uint64_t offset;
+} gw_publish_result;
+
+typedef void (*gw_publish_cb)(void *ud, const gw_publish_result *r);
+/* A broker event; ev is valid only during the call. */
+typedef void (*gw_event_cb)(void *ud, const Herald__Event *ev);
+
+typedef struct gw_link_ops {
+    /* A channel gained its first local subscriber. */
+    void (*subscribe)(gw_link *l, const char *app_id, const char *channel);
+    /* A channel lost its last local subscriber. */
+    void (*unsubscribe)(gw_link *l, const char *app_id, const char *channel);
+    /* Appends an event; cb is called exactly once, possibly before
+     * publish returns (e.g. when no broker is up). */
+    void (*publish)(gw_link *l, const gw_publish *p, gw_publish_cb cb, void *ud);
+    /* True when at least one broker can take publishes now. */
+    bool (*ready)(gw_link *l);
+    /* Fails pending publishes, closes every handle, then calls done (from
+     * the loop) and frees l. */
+    void (*close)(gw_link *l, void (*done)(void *ud), void *ud);
+} gw_link_ops;
+
+struct gw_link {
+    const gw_link_ops *ops;
+    gw_event_cb on_event; /* set by gw_link_set_handler */
+    void *on_event_ud;
+};
+
+static inline void gw_link_set_handler(gw_link *l, gw_event_cb cb, void *ud)
+{
+    l->on_event = cb;
+    l->on_event_ud = ud;
+}
+static inline void gw_link_subscribe(gw_link *l, const char *app_id, const char *channel)
+{
+    l->ops->subscribe(l, app_id, channel);
+}
+static inline void gw_link_unsubscribe(gw_link *l, const char *app_id, const char *channel)
+{
+    l->ops->unsubscribe(l, app_id, channel);
+}
+static inline void gw_link_publish(gw_link *l, const gw_publish *p, gw_publish_cb cb, void *ud)
+{
+    l->ops->publish(l, p, cb, ud);
+}
+static inline bool gw_link_ready(gw_link *l)
+{
+    return l->ops->ready(l);
+}
+static inline void gw_link_close(gw_link *l, void (*done)(void *ud), void *ud)
+{
+    l->ops->close(l, done, ud);
+}
+
+/* The TCP/protobuf implementation: one link per broker in brokers_csv
+ * ("host:port,host:port"), identifying itself as node_id. Starts
+ * connecting at once. Returns NULL with a sentence in err when the list is
+ * malformed. */
+gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, const char *node_id, char *err,
+                         size_t errlen);
+
+#endif

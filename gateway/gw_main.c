@@ -1,0 +1,275 @@
+/*
+ * gw_main: the herald-gateway program: configuration, start, stop.
+ *
+ * Owns the settings table (flags, environment, --help), the app registry
+ * it loads (--apps-file and/or the default-app environment), the libuv
+ * loop and signal handling (SIGINT/SIGTERM: stop accepting, close every
+ * connection and broker link, exit 0). Everything else is done by
+ * gw_server (client side) and gw_link (broker side), which it creates and
+ * wires together. Nothing calls it.
+ */
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <uv.h>
+
+#include "gw_link.h"
+#include "gw_outq.h"
+#include "gw_server.h"
+#include "hc_apps.h"
+#include "hc_config.h"
+#include "hc_log.h"
+#include "hc_mem.h"
+
+typedef struct gw_config {
+    char *host;
+    long port;
+    char *brokers;
+    char *gateway_id;
+    char *apps_file;
+    long activity_timeout;
+    long pong_timeout;
+    long max_message_size;
+    long max_subscriptions;
+    char *log_level;
+} gw_config;
+
+#define OPT(name, env, alt, type, def, help, field)                                                \
+    {                                                                                              \
+        name, env, alt, type, def, help, offsetof(gw_config, field)                                \
+    }
+
+static const hc_opt options[] = {
+    OPT("host", "HERALD_HOST", NULL, HC_OPT_STRING, "0.0.0.0", "address to listen on", host),
+    OPT("port", "HERALD_PORT", "SOKETI_PORT", HC_OPT_INT, "6001",
+        "port for WebSocket clients and the HTTP API", port),
+    OPT("brokers", "HERALD_BROKERS", NULL, HC_OPT_STRING, "127.0.0.1:7001",
+        "comma-separated broker addresses (host:port)", brokers),
+    OPT("gateway-id", "HERALD_GATEWAY_ID", NULL, HC_OPT_STRING, NULL,
+        "this gateway's name in the cluster (default: random)", gateway_id),
+    OPT("apps-file", "HERALD_APPS_FILE", NULL, HC_OPT_STRING, NULL,
+        "JSON file of apps ({\"apps\":[...]}); default: one app from "
+        "HERALD_DEFAULT_APP_* / SOKETI_DEFAULT_APP_*",
+        apps_file),
+    OPT("activity-timeout", "HERALD_ACTIVITY_TIMEOUT", NULL, HC_OPT_INT, "120",
+        "seconds of client silence before the server pings", activity_timeout),
+    OPT("pong-timeout", "HERALD_PONG_TIMEOUT", NULL, HC_OPT_INT, "30",
+        "seconds to wait for a pong before closing (4201)", pong_timeout),
+    OPT("max-message-size", "HERALD_MAX_MESSAGE_SIZE", NULL, HC_OPT_INT, "65536",
+        "largest client message in bytes", max_message_size),
+    OPT("max-subscriptions", "HERALD_MAX_SUBSCRIPTIONS", NULL, HC_OPT_INT, "1000",
+        "channels one connection may subscribe to", max_subscriptions),
+    OPT("log-level", "HERALD_LOG_LEVEL", NULL, HC_OPT_STRING, "info", "debug, info, warn or error",
+        log_level),
+};
+#define NOPTS (sizeof(options) / sizeof(options[0]))
+
+typedef struct gw_main {
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    gw_server *server;
+    gw_link *link;
+    bool stopping;
+} gw_main;
+
+static const char *env_lookup(const char *name)
+{
+    return getenv(name);
+}
+
+static uint32_t random_u32(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+        v = (uint32_t)uv_hrtime() ^ (uint32_t)getpid();
+    return v;
+}
+
+/* Reads a whole file into a new string; NULL with err on failure. */
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open apps file %s", path);
+        return NULL;
+    }
+    hc_sbuf b = HC_SBUF_INIT;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        hc_sbuf_append(&b, chunk, n);
+    fclose(f);
+    *len = b.len;
+    return b.data ? hc_sbuf_steal(&b) : hc_strdup("");
+}
+
+/* Fills apps from --apps-file and/or the default-app environment. */
+static bool load_apps(const gw_config *cfg, hc_apps *apps, char *err, size_t errlen)
+{
+    bool have_file = cfg->apps_file && cfg->apps_file[0];
+    if (have_file) {
+        size_t len = 0;
+        char *json = read_file(cfg->apps_file, &len, err, errlen);
+        if (!json)
+            return false;
+        int n = hc_apps_load_json(apps, json, len, err, errlen);
+        free(json);
+        if (n < 0)
+            return false;
+    }
+    /* the default app always exists without a file; with one, only when
+     * its environment is set explicitly */
+    bool default_env = getenv("HERALD_DEFAULT_APP_ID") || getenv("SOKETI_DEFAULT_APP_ID");
+    if ((!have_file || default_env) && hc_apps_load_default(apps, env_lookup, err, errlen) < 0)
+        return false;
+    if (!hc_apps_count(apps)) {
+        snprintf(err, errlen, "no app configured");
+        return false;
+    }
+    return true;
+}
+
+static bool check_config(const gw_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->port < 0 || cfg->port > 65535)
+        snprintf(err, errlen, "--port must be 0..65535");
+    else if (cfg->activity_timeout < 1)
+        snprintf(err, errlen, "--activity-timeout must be at least 1 s");
+    else if (cfg->pong_timeout < 1)
+        snprintf(err, errlen, "--pong-timeout must be at least 1 s");
+    else if (cfg->max_message_size < 64)
+        snprintf(err, errlen, "--max-message-size must be at least 64 bytes");
+    else if (cfg->max_subscriptions < 0)
+        snprintf(err, errlen, "--max-subscriptions must not be negative (0 = unlimited)");
+    else
+        return true;
+    return false;
+}
+
+static void link_closed(void *ud)
+{
+    gw_main *m = ud;
+    m->link = NULL;
+}
+
+static void shutdown_all(gw_main *m)
+{
+    if (m->stopping)
+        return;
+    m->stopping = true;
+    hc_info("shutting down");
+    uv_close((uv_handle_t *)&m->sigint, NULL);
+    uv_close((uv_handle_t *)&m->sigterm, NULL);
+    gw_server_stop(m->server);
+    gw_link_close(m->link, link_closed, m);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    shutdown_all(h->data);
+}
+
+static void report_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    hc_warn("handle still open at exit: %s", uv_handle_type_name(h->type));
+}
+
+/* Starts everything and runs the loop until a signal stops it. */
+static int serve(const gw_config *cfg, const hc_apps *apps)
+{
+    char err[256];
+    gw_main m;
+    memset(&m, 0, sizeof(m));
+    uv_loop_init(&m.loop);
+    m.link = gw_link_tcp_new(&m.loop, cfg->brokers, cfg->gateway_id, err, sizeof(err));
+    if (!m.link) {
+        hc_error("%s", err);
+        uv_loop_close(&m.loop);
+        return 1;
+    }
+    gw_server_config sc = {cfg->host,
+                           (int)cfg->port,
+                           cfg->activity_timeout,
+                           cfg->pong_timeout,
+                           (size_t)cfg->max_message_size,
+                           (size_t)cfg->max_subscriptions,
+                           GW_OUTQ_DEFAULT_CAP,
+                           random_u32()};
+    m.server = gw_server_new(&m.loop, &sc, apps, m.link, err, sizeof(err));
+    if (!m.server) {
+        hc_error("%s", err);
+        gw_link_close(m.link, link_closed, &m);
+        uv_run(&m.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&m.loop);
+        return 1;
+    }
+    uv_signal_init(&m.loop, &m.sigint);
+    uv_signal_init(&m.loop, &m.sigterm);
+    m.sigint.data = m.sigterm.data = &m;
+    uv_signal_start(&m.sigint, on_signal, SIGINT);
+    uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+    hc_info("gateway %s: %zu app(s), brokers %s, socket ids %u.*", cfg->gateway_id,
+            hc_apps_count(apps), cfg->brokers, sc.gateway_num);
+    printf("herald-gateway listening on %s:%d\n", cfg->host, gw_server_port(m.server));
+    fflush(stdout);
+    uv_run(&m.loop, UV_RUN_DEFAULT);
+    gw_server_free(m.server);
+    if (uv_loop_close(&m.loop) != 0) {
+        uv_walk(&m.loop, report_handle, NULL);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    gw_config cfg;
+    char err[512];
+    memset(&cfg, 0, sizeof(cfg));
+    hc_config_status st =
+        hc_config_load(options, NOPTS, &cfg, argc, argv, env_lookup, err, sizeof(err));
+    if (st == HC_CONFIG_HELP) {
+        hc_config_print_help(stdout, "herald-gateway",
+                             "Herald gateway: Pusher-protocol WebSockets and HTTP API", options,
+                             NOPTS);
+        hc_config_free(options, NOPTS, &cfg);
+        return 0;
+    }
+    hc_log_level level = HC_LOG_INFO;
+    if (st == HC_CONFIG_OK && cfg.log_level && hc_log_parse_level(cfg.log_level, &level) < 0) {
+        snprintf(err, sizeof(err), "unknown --log-level '%s'", cfg.log_level);
+        st = HC_CONFIG_ERROR;
+    }
+    if (st == HC_CONFIG_OK && !check_config(&cfg, err, sizeof(err)))
+        st = HC_CONFIG_ERROR;
+    if (st != HC_CONFIG_OK) {
+        fprintf(stderr, "herald-gateway: %s\n", err);
+        hc_config_free(options, NOPTS, &cfg);
+        return 2;
+    }
+    if (!cfg.gateway_id || !cfg.gateway_id[0]) {
+        free(cfg.gateway_id);
+        char id[32];
+        snprintf(id, sizeof(id), "gateway-%08x", random_u32());
+        cfg.gateway_id = hc_strdup(id);
+    }
+    hc_log_set_level(level);
+    hc_log_set_component(cfg.gateway_id);
+    signal(SIGPIPE, SIG_IGN);
+
+    hc_apps *apps = hc_apps_new();
+    int rc = 1;
+    if (!load_apps(&cfg, apps, err, sizeof(err)))
+        hc_error("%s", err);
+    else
+        rc = serve(&cfg, apps);
+    hc_apps_free(apps);
+    hc_config_free(options, NOPTS, &cfg);
+    return rc;
+}

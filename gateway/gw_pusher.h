@@ -1,0 +1,86 @@
+/*
+ * gw_pusher: the Pusher Channels protocol (v7) for one client connection.
+ *
+ * Owns the protocol state of a connection (its app, socket_id, how many
+ * channels it is subscribed to) and the exact JSON of every reply: it
+ * parses one complete text message at a time and answers pusher:ping,
+ * pusher:subscribe / pusher:unsubscribe (public channels for now), and
+ * refuses with pusher:error / pusher:subscription_error what it does not
+ * accept. It also checks a WebSocket handshake (path /app/{key}, protocol
+ * version) and writes connection_established. It knows nothing of
+ * libwebsockets, sockets or brokers: it acts only through gw_pusher_io
+ * (send a text frame, close with code and reason, join/leave a channel in
+ * the local table). Called by gw_server for every complete client message;
+ * unit-tested with a fake io (tests/unit/test_gw_pusher.c).
+ */
+#ifndef GW_PUSHER_H
+#define GW_PUSHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hc_apps.h"
+
+#define GW_PUSHER_PROTOCOL_MIN 5
+#define GW_PUSHER_PROTOCOL_MAX 7
+
+/* Close / error codes this module uses (PROTOCOL.md section 1). */
+#define GW_PUSHER_APP_UNKNOWN 4001
+#define GW_PUSHER_APP_DISABLED 4003
+#define GW_PUSHER_PATH_NOT_FOUND 4005
+#define GW_PUSHER_UNSUPPORTED_PROTOCOL 4007
+#define GW_PUSHER_NO_PROTOCOL 4008
+#define GW_PUSHER_OVER_CAPACITY 4100
+#define GW_PUSHER_RECONNECT 4200
+#define GW_PUSHER_PONG_MISSING 4201
+#define GW_PUSHER_MESSAGE_TOO_BIG 1009
+
+typedef struct gw_pusher_io {
+    /* Queues one text frame (the bytes are copied). */
+    void (*send)(void *ud, const char *text, size_t len);
+    /* Closes the connection with code and reason after what was queued. */
+    void (*close)(void *ud, int code, const char *reason);
+    /* Adds the connection to channel in the local table: 1 if added, 0 if
+     * it was already subscribed. */
+    int (*subscribe)(void *ud, const char *channel);
+    /* True when the connection is subscribed to channel. */
+    int (*is_subscribed)(void *ud, const char *channel);
+    /* Removes it: 1 if removed, 0 if it was not subscribed. */
+    int (*unsubscribe)(void *ud, const char *channel);
+    /* Publishes a client event (unused until private/presence channels
+     * exist; may be NULL). */
+    void (*publish)(void *ud, const char *channel, const char *name, const char *data, size_t len);
+} gw_pusher_io;
+
+typedef struct gw_pusher_conn {
+    const gw_pusher_io *io;
+    void *ud;
+    const hc_app *app; /* borrowed from the registry */
+    char socket_id[32];
+    size_t nsubs;    /* channels subscribed */
+    size_t max_subs; /* per connection; 0 = unlimited */
+    bool closed;     /* a fatal error was sent; further input is ignored */
+} gw_pusher_conn;
+
+/* Checks a WebSocket handshake: path must be /app/{key} for a known,
+ * enabled app and protocol (NULL when absent) a supported version.
+ * Returns 0 and sets *app, or a Pusher error code and writes a sentence to
+ * why. */
+int gw_pusher_handshake(const hc_apps *apps, const char *path, const char *protocol,
+                        const hc_app **app, char *why, size_t whylen);
+
+/* io and ud are borrowed for the connection's life. */
+void gw_pusher_init(gw_pusher_conn *c, const gw_pusher_io *io, void *ud, const hc_app *app,
+                    const char *socket_id, size_t max_subs);
+/* Sends pusher:connection_established. */
+void gw_pusher_established(gw_pusher_conn *c, long activity_timeout);
+/* Handles one complete text message msg[0..len). */
+void gw_pusher_on_message(gw_pusher_conn *c, const char *msg, size_t len);
+/* Sends pusher:error {code, message} then closes with the same code. */
+void gw_pusher_fatal(gw_pusher_conn *c, int code, const char *message);
+/* Sends a pusher:error that keeps the connection open (code 0 = null). */
+void gw_pusher_error(gw_pusher_conn *c, int code, const char *message);
+/* Sends the server's keep-alive {"event":"pusher:ping","data":{}}. */
+void gw_pusher_ping(gw_pusher_conn *c);
+
+#endif

@@ -1,0 +1,523 @@
+/*
+ * gw_server: lws context, protocol callback, WebSocket connections and the
+ * activity sweep (see gw_server.h). HTTP requests are in gw_http.c.
+ *
+ * Owns gw_conn, one per WebSocket: created at LWS_CALLBACK_ESTABLISHED,
+ * freed at LWS_CALLBACK_CLOSED. Every frame to a client goes through its
+ * bounded queue (gw_outq inside gw_subscriber) and is written one per
+ * writable callback. A connection to be closed (fatal protocol error,
+ * missing pong, full queue, shutdown) is sealed, its queue (the pusher:error)
+ * is written, then a zero-delay wsi timer closes it with lws_close_reason
+ * (see ws_writeable for why not from the writable callback). At shutdown
+ * every client gets 4200 and up to DRAIN_MAX_MS to leave.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_pusher.h"
+#include "gw_server_int.h"
+#include "hc_clock.h"
+#include "hc_log.h"
+#include "hc_mem.h"
+#include "hc_query.h"
+
+#define RX_BUFFER 4096  /* lws delivers larger messages in pieces */
+#define CLOSE_GRACE_S 5 /* a closing client that reads nothing is cut */
+#define SWEEP_MAX_MS 1000
+#define DRAIN_MAX_MS 1000 /* at shutdown, clients get this long to leave */
+#define DRAIN_TICK_MS 50
+
+struct gw_conn {
+    gw_server *srv;
+    struct lws *wsi;
+    gw_pusher_conn pusher;
+    gw_subscriber sub;
+    hc_sbuf rx;        /* pieces of a message not yet complete */
+    bool rx_dropping;  /* discarding the rest of an oversized message */
+    uint64_t heard_ms; /* last time anything came from the client */
+    uint64_t ping_ms;  /* when our ping went out; 0 = none pending */
+    bool closing;
+    int close_code;
+    char close_reason[124]; /* a close frame's reason is at most 123 bytes */
+    char socket_id[32];
+    gw_conn *prev, *next;
+};
+
+/* ---- closing --------------------------------------------------------- */
+
+/* Marks c to be closed with code/reason once what is queued is written. */
+static void conn_close(gw_conn *c, int code, const char *reason)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    gw_subscriber_seal(&c->sub); /* what is queued (the error) still goes */
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
+    lws_callback_on_writable(c->wsi);
+}
+
+/* ---- gw_pusher io ---------------------------------------------------- */
+
+static void io_send(void *ud, const char *text, size_t len)
+{
+    gw_conn *c = ud;
+    hc_rbuf *b = hc_rbuf_from(LWS_PRE, text, len);
+    gw_subs_push(c->srv->subs, &c->sub, b);
+    hc_rbuf_unref(b);
+}
+
+static void io_close(void *ud, int code, const char *reason)
+{
+    conn_close(ud, code, reason);
+}
+
+static int io_subscribe(void *ud, const char *channel)
+{
+    gw_conn *c = ud;
+    return gw_subs_join(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+}
+
+static int io_is_subscribed(void *ud, const char *channel)
+{
+    gw_conn *c = ud;
+    return gw_subs_is_member(&c->sub, c->pusher.app->id, channel);
+}
+
+static int io_unsubscribe(void *ud, const char *channel)
+{
+    gw_conn *c = ud;
+    return gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+}
+
+static const gw_pusher_io pusher_io = {io_send,          io_close,       io_subscribe,
+                                       io_is_subscribed, io_unsubscribe, NULL};
+
+/* ---- gw_subs hooks --------------------------------------------------- */
+
+static void hook_wake(void *ud, gw_subscriber *s)
+{
+    (void)ud;
+    gw_conn *c = s->owner;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void hook_overflow(void *ud, gw_subscriber *s)
+{
+    (void)ud;
+    gw_conn *c = s->owner;
+    hc_warn("connection %s is too slow: %zu frames queued; closing it (4100)", c->socket_id,
+            gw_outq_len(&s->q));
+    gw_outq_free(&s->q); /* it would not read them anyway */
+    conn_close(c, GW_PUSHER_OVER_CAPACITY, "Over capacity: the connection fell too far behind");
+}
+
+static void hook_first(void *ud, const char *app_id, const char *channel)
+{
+    gw_server *s = ud;
+    if (s->link)
+        gw_link_subscribe(s->link, app_id, channel);
+}
+
+static void hook_last(void *ud, const char *app_id, const char *channel)
+{
+    gw_server *s = ud;
+    if (s->link)
+        gw_link_unsubscribe(s->link, app_id, channel);
+}
+
+static void on_broker_event(void *ud, const Herald__Event *ev)
+{
+    gw_server *s = ud;
+    gw_subs_deliver(s->subs, ev);
+}
+
+/* ---- WebSocket connections ------------------------------------------- */
+
+/* Copies the request path and the protocol argument of a WebSocket
+ * upgrade. */
+static void read_handshake(struct lws *wsi, char *path, size_t pathlen, hc_query *q)
+{
+    if (lws_hdr_copy(wsi, path, (int)pathlen, WSI_TOKEN_GET_URI) < 0)
+        path[0] = '\0';
+    char buf[1024];
+    for (int i = 0;; i++) {
+        int n = lws_hdr_copy_fragment(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            break;
+        if (n > 0)
+            hc_query_add_pair(q, buf, (size_t)n);
+    }
+}
+
+static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
+{
+    gw_conn *c = hc_calloc(1, sizeof(*c));
+    c->srv = s;
+    c->wsi = wsi;
+    c->heard_ms = hc_mono_ms();
+    snprintf(c->socket_id, sizeof(c->socket_id), "%u.%llu", s->cfg.gateway_num,
+             (unsigned long long)++s->next_socket);
+    gw_subscriber_init(&c->sub, c, c->socket_id, s->cfg.queue_frames);
+    pss->conn = c;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+
+    char path[512], why[256];
+    hc_query q = HC_QUERY_INIT;
+    read_handshake(wsi, path, sizeof(path), &q);
+    const hc_app *app = NULL;
+    int code =
+        gw_pusher_handshake(s->apps, path, hc_query_get(&q, "protocol"), &app, why, sizeof(why));
+    hc_query_free(&q);
+    gw_pusher_init(&c->pusher, &pusher_io, c, app, c->socket_id, s->cfg.max_subscriptions);
+    if (!code && s->stopping) {
+        code = GW_PUSHER_RECONNECT;
+        snprintf(why, sizeof(why), "Server shutting down: reconnect");
+    }
+    if (code) {
+        hc_debug("refusing WebSocket %s: %d %s", path, code, why);
+        gw_pusher_fatal(&c->pusher, code, why);
+        return 0;
+    }
+    gw_pusher_established(&c->pusher, s->cfg.activity_timeout);
+    return 0;
+}
+
+static void ws_closed(gw_server *s, gw_pss *pss)
+{
+    gw_conn *c = pss->conn;
+    if (!c)
+        return;
+    pss->conn = NULL;
+    gw_subs_leave_all(s->subs, &c->sub);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    hc_sbuf_free(&c->rx);
+    free(c);
+}
+
+/* A piece of a client message arrived. */
+static int ws_receive(gw_server *s, struct lws *wsi, gw_conn *c, const void *in, size_t len)
+{
+    c->heard_ms = hc_mono_ms();
+    c->ping_ms = 0;
+    bool final = lws_is_final_fragment(wsi);
+    if (c->closing || c->rx_dropping) {
+        if (final)
+            c->rx_dropping = false;
+        return 0;
+    }
+    if (c->rx.len + len > s->cfg.max_message_size) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "Message too large: the limit is %zu bytes",
+                 s->cfg.max_message_size);
+        hc_sbuf_free(&c->rx);
+        c->rx_dropping = !final;
+        gw_pusher_fatal(&c->pusher, GW_PUSHER_MESSAGE_TOO_BIG, msg);
+        return 0;
+    }
+    if (final && c->rx.len == 0) {
+        gw_pusher_on_message(&c->pusher, in, len);
+        return 0;
+    }
+    hc_sbuf_append(&c->rx, in, len);
+    if (final) {
+        gw_pusher_on_message(&c->pusher, c->rx.data, c->rx.len);
+        hc_sbuf_free(&c->rx); /* large messages are rare: do not keep the memory */
+    }
+    return 0;
+}
+
+/* Writes one queued frame. When the connection is closing and nothing is
+ * left, arms a zero-delay wsi timer instead of closing here: lws 4.1 treats
+ * -1 from a writable callback as a failed write and drops the socket
+ * without the close frame, while -1 from LWS_CALLBACK_TIMER closes politely
+ * with the lws_close_reason code. */
+static int ws_writeable(struct lws *wsi, gw_conn *c)
+{
+    hc_rbuf *f = gw_outq_peek(&c->sub.q);
+    if (!f) {
+        if (c->closing)
+            lws_set_timer_usecs(wsi, 1);
+        return 0;
+    }
+    size_t len = f->len;
+    int n = lws_write(wsi, hc_rbuf_data(f), len, LWS_WRITE_TEXT);
+    gw_outq_pop(&c->sub.q);
+    if (n < (int)len)
+        return -1;
+    if (gw_outq_len(&c->sub.q) || c->closing)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* The close timer armed by ws_writeable fired: close with our code. */
+static int ws_timer(struct lws *wsi, gw_conn *c)
+{
+    if (!c->closing)
+        return 0;
+    lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
+                     strlen(c->close_reason));
+    return -1;
+}
+
+/* ---- the protocol callback ------------------------------------------- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    gw_pss *pss = user;
+    struct lws_context *ctx = lws_get_context(wsi);
+    gw_server *s = ctx ? lws_context_user(ctx) : NULL;
+    if (!pss) /* lws also reports on wsis without session data */
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        return ws_established(s, wsi, pss);
+    case LWS_CALLBACK_RECEIVE:
+        return pss->conn ? ws_receive(s, wsi, pss->conn, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pss->conn ? ws_writeable(wsi, pss->conn) : 0;
+    case LWS_CALLBACK_TIMER:
+        return pss->conn ? ws_timer(wsi, pss->conn) : 0;
+    case LWS_CALLBACK_CLOSED:
+        ws_closed(s, pss);
+        return 0;
+    case LWS_CALLBACK_HTTP:
+        return gw__http_begin(s, wsi, pss, in, len);
+    case LWS_CALLBACK_HTTP_BODY:
+        return gw__http_body(pss, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return gw__http_body_done(pss);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return gw__http_writeable(wsi, pss);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        gw__http_closed(pss);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"herald", callback, sizeof(gw_pss), RX_BUFFER, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- activity sweep -------------------------------------------------- */
+
+/* Pings connections that have been quiet for activity_timeout and closes
+ * those that stayed quiet for pong_timeout after the ping. */
+static void sweep(uv_timer_t *t)
+{
+    gw_server *s = t->data;
+    uint64_t now = hc_mono_ms();
+    uint64_t idle = (uint64_t)s->cfg.activity_timeout * 1000;
+    uint64_t grace = (uint64_t)s->cfg.pong_timeout * 1000;
+    for (gw_conn *c = s->conns; c; c = c->next) {
+        if (c->closing)
+            continue;
+        if (c->ping_ms && now - c->ping_ms >= grace) {
+            hc_debug("connection %s: no pong within %ld s; closing (4201)", c->socket_id,
+                     s->cfg.pong_timeout);
+            gw_pusher_fatal(&c->pusher, GW_PUSHER_PONG_MISSING, "Pong reply not received");
+        } else if (!c->ping_ms && now - c->heard_ms >= idle) {
+            gw_pusher_ping(&c->pusher);
+            c->ping_ms = now;
+        }
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+static void lws_log_line(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    hc_log(level == LLL_ERR    ? HC_LOG_ERROR
+           : level == LLL_WARN ? HC_LOG_WARN
+                               : HC_LOG_DEBUG,
+           "lws: %.*s", (int)n, line);
+}
+
+static uint64_t sweep_interval(const gw_server_config *cfg)
+{
+    uint64_t ms = (uint64_t)(cfg->activity_timeout < cfg->pong_timeout ? cfg->activity_timeout
+                                                                       : cfg->pong_timeout) *
+                  250;
+    if (ms < 100)
+        ms = 100;
+    return ms > SWEEP_MAX_MS ? SWEEP_MAX_MS : ms;
+}
+
+/* Sets info's listen options for host: IPv4 any, IPv6 any, or one
+ * address. lws 4.1 looks an IPv4 literal up as an IPv6 interface when IPv6
+ * is enabled and silently binds every address instead, so IPv4 hosts turn
+ * IPv6 off. */
+static void listen_options(struct lws_context_creation_info *info, const char *host)
+{
+    unsigned char addr[16];
+    if (!host[0] || strcmp(host, "0.0.0.0") == 0) {
+        info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    } else if (strcmp(host, "::") == 0) {
+        /* dual-stack any */
+    } else if (inet_pton(AF_INET, host, addr) == 1) {
+        info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+        info->iface = host;
+    } else {
+        info->iface = host; /* an IPv6 address or an interface name */
+    }
+}
+
+/* Drives lws's staged destroy of a foreign-loop context to the end (see
+ * gw_server_stop): each call frees a later stage; pcontext clears ctx. */
+static void finish_destroy(gw_server *s)
+{
+    for (int i = 0; s->ctx && i < 4; i++) {
+        lws_context_destroy(s->ctx);
+        /* let lws's handle closes complete before the next stage: the
+         * last one unloads the evlib plugin their callbacks live in */
+        for (int j = 0; j < 3; j++)
+            uv_run(s->loop, UV_RUN_NOWAIT);
+    }
+    if (s->ctx)
+        hc_warn("lws context not fully destroyed at exit");
+}
+
+/* Creates the lws context and the one vhost. Returns false with err. */
+static bool start_lws(gw_server *s, char *err, size_t errlen)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    void *loops[] = {s->loop};
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.foreign_loops = loops;
+    info.user = s;
+    info.pcontext = &s->ctx;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        snprintf(err, errlen, "cannot start libwebsockets (is its libuv plugin installed?)");
+        return false;
+    }
+    info.port = s->cfg.port;
+    info.protocols = protocols;
+    info.vhost_name = "herald";
+    info.server_string = "herald";
+    listen_options(&info, s->host);
+    /* with a foreign loop lws does not fail the context when the listen
+     * socket cannot be bound; an explicit vhost does fail */
+    s->vhost = lws_create_vhost(s->ctx, &info);
+    if (!s->vhost) {
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available)", s->host,
+                 s->cfg.port);
+        finish_destroy(s);
+        return false;
+    }
+    s->port = lws_get_vhost_listen_port(s->vhost);
+    return true;
+}
+
+gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_apps *apps,
+                         gw_link *link, char *err, size_t errlen)
+{
+    static const gw_subs_hooks hooks = {hook_wake, hook_overflow, hook_first, hook_last};
+    gw_server *s = hc_calloc(1, sizeof(*s));
+    s->loop = loop;
+    s->cfg = *cfg;
+    s->host = hc_strdup(cfg->host ? cfg->host : "0.0.0.0");
+    s->cfg.host = s->host;
+    s->apps = apps;
+    s->link = link;
+    s->subs = gw_subs_new(&hooks, s, LWS_PRE);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
+    if (!start_lws(s, err, errlen)) {
+        gw_subs_free(s->subs);
+        free(s->host);
+        free(s);
+        return NULL;
+    }
+    gw_link_set_handler(link, on_broker_event, s);
+    uv_timer_init(loop, &s->sweep);
+    s->sweep.data = s;
+    s->sweep_open = true;
+    uint64_t every = sweep_interval(cfg);
+    uv_timer_start(&s->sweep, sweep, every, every);
+    return s;
+}
+
+int gw_server_port(const gw_server *s)
+{
+    return s->port;
+}
+
+/* Ends the drain: closes the sweep timer and starts lws's destroy. */
+static void destroy_now(gw_server *s)
+{
+    if (s->sweep_open) {
+        uv_timer_stop(&s->sweep);
+        uv_close((uv_handle_t *)&s->sweep, NULL);
+        s->sweep_open = false;
+    }
+    if (s->ctx)
+        lws_context_destroy(s->ctx);
+    gw__http_detach_all(s);
+}
+
+static void drain_tick(uv_timer_t *t)
+{
+    gw_server *s = t->data;
+    if (s->nconns && hc_mono_ms() < s->drain_deadline_ms)
+        return;
+    if (s->nconns)
+        hc_info("closing %zu connection(s) that did not leave during the drain", s->nconns);
+    destroy_now(s);
+}
+
+void gw_server_stop(gw_server *s)
+{
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    /* the caller closes the link next: forget it now */
+    gw_link_set_handler(s->link, NULL, NULL);
+    s->link = NULL;
+    for (gw_conn *c = s->conns; c; c = c->next)
+        gw_pusher_fatal(&c->pusher, GW_PUSHER_RECONNECT, "Server shutting down: reconnect");
+    if (!s->nconns || !s->sweep_open) {
+        destroy_now(s);
+        return;
+    }
+    s->drain_deadline_ms = hc_mono_ms() + DRAIN_MAX_MS;
+    uv_timer_start(&s->sweep, drain_tick, DRAIN_TICK_MS, DRAIN_TICK_MS);
+}
+
+void gw_server_free(gw_server *s)
+{
+    if (!s)
+        return;
+    finish_destroy(s);
+    /* lws closed every connection on destroy; anything left is freed
+     * here without callbacks */
+    while (s->conns) {
+        gw_pss fake = {s->conns, NULL};
+        ws_closed(s, &fake);
+    }
+    s->link = NULL; /* may already be gone: leave it alone */
+    gw__http_detach_all(s);
+    gw_subs_free(s->subs);
+    free(s->host);
+    free(s);
+}

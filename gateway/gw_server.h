@@ -1,0 +1,49 @@
+/*
+ * gw_server: the gateway's libwebsockets glue (WebSocket + HTTP, one port).
+ *
+ * Owns the lws context (on the caller's libuv loop, as a foreign loop), its
+ * one vhost and protocol callback, every client connection (gw_conn: the
+ * Pusher state, the subscriber record, the partial message being
+ * received), the activity sweep (server pings and pong deadlines), the
+ * local subscription table (gw_subs) and every HTTP request in flight.
+ * It turns lws callbacks into calls to gw_pusher (WebSocket messages) and
+ * gw_api (HTTP requests), performs publishes through the gw_link it is
+ * given, and writes only when lws says the socket is writable. It does not
+ * own the loop, the apps or the link. Created and stopped by gw_main.
+ */
+#ifndef GW_SERVER_H
+#define GW_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "gw_link.h"
+#include "hc_apps.h"
+
+typedef struct gw_server_config {
+    const char *host; /* "0.0.0.0" (IPv4 any), "::" (any), or an address */
+    int port;
+    long activity_timeout;   /* s: ping a client heard nothing from */
+    long pong_timeout;       /* s: close (4201) if nothing follows the ping */
+    size_t max_message_size; /* bytes: a larger client message closes */
+    size_t max_subscriptions;
+    size_t queue_frames;  /* per-connection outgoing queue bound */
+    uint32_t gateway_num; /* socket ids are "<gateway_num>.<counter>" */
+} gw_server_config;
+
+typedef struct gw_server gw_server;
+
+/* Listens at once. apps and link are borrowed and must outlive the
+ * server; cfg is copied (host too). Returns NULL with a sentence in err. */
+gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_apps *apps,
+                         gw_link *link, char *err, size_t errlen);
+/* The port actually listened on. */
+int gw_server_port(const gw_server *s);
+/* Closes every connection and the listener; completes as the loop runs. */
+void gw_server_stop(gw_server *s);
+/* Frees what is left, once the loop has finished. */
+void gw_server_free(gw_server *s);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * gw_server_int: what gw_server.c (context, WebSocket connections, sweep)
+ * and gw_http.c (HTTP requests) share, and nothing else includes.
+ *
+ * Owns the definitions of gw_server and of the per-wsi session data; the
+ * functions named gw__http_* are gw_http.c's entry points for the
+ * protocol callback in gw_server.c.
+ */
+#ifndef GW_SERVER_INT_H
+#define GW_SERVER_INT_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+
+#include "gw_link.h"
+#include "gw_server.h"
+#include "gw_subs.h"
+
+typedef struct gw_conn gw_conn;
+typedef struct gw_http gw_http;
+
+struct gw_server {
+    uv_loop_t *loop;
+    gw_server_config cfg;
+    char *host;
+    const hc_apps *apps;
+    gw_link *link; /* NULL once stopping */
+    gw_subs *subs;
+    struct lws_context *ctx; /* NULL once lws finished destroying it */
+    struct lws_vhost *vhost;
+    int port;
+    uv_timer_t sweep;
+    bool sweep_open;
+    gw_conn *conns; /* every WebSocket connection (doubly linked) */
+    size_t nconns;
+    gw_http *https; /* every HTTP request in flight (doubly linked) */
+    uint64_t next_socket;
+    bool stopping;
+    uint64_t drain_deadline_ms;
+};
+
+/* Per-wsi session data lws allocates (zeroed) for our protocol. */
+typedef struct gw_pss {
+    gw_conn *conn; /* WebSocket connection, or NULL */
+    gw_http *http; /* HTTP request being handled, or NULL */
+} gw_pss;
+
+/* LWS_CALLBACK_HTTP: a request line and headers arrived. Returns what the
+ * protocol callback must return. */
+int gw__http_begin(gw_server *s, struct lws *wsi, gw_pss *pss, const char *uri, size_t len);
+/* LWS_CALLBACK_HTTP_BODY */
+int gw__http_body(gw_pss *pss, const void *in, size_t len);
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION */
+int gw__http_body_done(gw_pss *pss);
+/* LWS_CALLBACK_HTTP_WRITEABLE */
+int gw__http_writeable(struct lws *wsi, gw_pss *pss);
+/* LWS_CALLBACK_CLOSED_HTTP (the client went away) */
+void gw__http_closed(gw_pss *pss);
+/* At shutdown: forget every request's wsi (lws is going away). */
+void gw__http_detach_all(gw_server *s);
+
+#endif

@@ -1,0 +1,287 @@
+/*
+ * gw_subs: local subscription table and fan-out (see gw_subs.h).
+ *
+ * Owns the channel records (gw_chan), the membership records (gw_sub: one
+ * per (connection, channel), linked both into its channel's list and into
+ * its subscriber's map) and the shared event frames until the last queue
+ * drops them. Keys are "<app_id>\0<channel>" so no character of either can
+ * make two channels collide. Hooks must not modify the table.
+ */
+#include "gw_subs.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hc_buf.h"
+#include "hc_log.h"
+#include "hc_mem.h"
+
+typedef struct gw_chan gw_chan;
+
+typedef struct gw_sub {
+    struct gw_sub *prev, *next; /* in ch's list */
+    gw_chan *ch;
+    gw_subscriber *s;
+} gw_sub;
+
+struct gw_chan {
+    char *app_id;
+    char *channel;
+    char *key; /* app_id \0 channel */
+    size_t klen;
+    gw_sub *head;
+    size_t count;
+    char *epoch; /* of the last delivered event, or NULL */
+    uint64_t last_offset;
+};
+
+struct gw_subs {
+    hc_map chans; /* key -> gw_chan* */
+    gw_subs_hooks hooks;
+    void *ud;
+    size_t headroom;
+};
+
+/* Builds the composite key into a new buffer (caller frees); *klen gets
+ * its length. */
+static char *make_key(const char *app_id, const char *channel, size_t *klen)
+{
+    size_t a = strlen(app_id), c = strlen(channel);
+    char *k = hc_malloc(a + 1 + c + 1);
+    memcpy(k, app_id, a + 1);
+    memcpy(k + a + 1, channel, c + 1);
+    *klen = a + 1 + c;
+    return k;
+}
+
+gw_subs *gw_subs_new(const gw_subs_hooks *hooks, void *ud, size_t headroom)
+{
+    gw_subs *t = hc_calloc(1, sizeof(*t));
+    t->hooks = *hooks;
+    t->ud = ud;
+    t->headroom = headroom;
+    return t;
+}
+
+static void chan_free(gw_chan *ch)
+{
+    free(ch->app_id);
+    free(ch->channel);
+    free(ch->key);
+    free(ch->epoch);
+    free(ch);
+}
+
+void gw_subs_free(gw_subs *t)
+{
+    if (!t)
+        return;
+    hc_map_iter it;
+    hc_map_entry *e;
+    hc_map_iter_init(&it, &t->chans);
+    while ((e = hc_map_iter_next(&it))) {
+        gw_chan *ch = e->value;
+        /* Memberships still linked here belong to subscribers that never
+         * left; free the records so nothing leaks. */
+        for (gw_sub *m = ch->head, *n; m; m = n) {
+            n = m->next;
+            hc_map_del(&m->s->chans, ch->key, ch->klen);
+            free(m);
+        }
+        chan_free(ch);
+    }
+    hc_map_free(&t->chans);
+    free(t);
+}
+
+void gw_subscriber_init(gw_subscriber *s, void *owner, const char *socket_id, size_t queue_cap)
+{
+    memset(s, 0, sizeof(*s));
+    s->owner = owner;
+    snprintf(s->socket_id, sizeof(s->socket_id), "%s", socket_id ? socket_id : "");
+    gw_outq_init(&s->q, queue_cap);
+}
+
+int gw_subs_join(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel)
+{
+    size_t klen;
+    char *key = make_key(app_id, channel, &klen);
+    if (hc_map_get(&s->chans, key, klen)) {
+        free(key);
+        return 0;
+    }
+    gw_chan *ch = hc_map_get(&t->chans, key, klen);
+    bool fresh = !ch;
+    if (fresh) {
+        ch = hc_calloc(1, sizeof(*ch));
+        ch->app_id = hc_strdup(app_id);
+        ch->channel = hc_strdup(channel);
+        ch->key = key;
+        ch->klen = klen;
+        hc_map_put(&t->chans, key, klen, ch);
+    } else {
+        free(key);
+    }
+    gw_sub *m = hc_calloc(1, sizeof(*m));
+    m->ch = ch;
+    m->s = s;
+    m->next = ch->head;
+    if (ch->head)
+        ch->head->prev = m;
+    ch->head = m;
+    ch->count++;
+    hc_map_put(&s->chans, ch->key, ch->klen, m);
+    if (fresh && t->hooks.first)
+        t->hooks.first(t->ud, ch->app_id, ch->channel);
+    return 1;
+}
+
+/* Unlinks m from its channel and frees it; drops the channel (firing
+ * `last`) when it was the last member. */
+static void sub_unlink(gw_subs *t, gw_sub *m)
+{
+    gw_chan *ch = m->ch;
+    if (m->prev)
+        m->prev->next = m->next;
+    else
+        ch->head = m->next;
+    if (m->next)
+        m->next->prev = m->prev;
+    ch->count--;
+    free(m);
+    if (ch->count)
+        return;
+    hc_map_del(&t->chans, ch->key, ch->klen);
+    if (t->hooks.last)
+        t->hooks.last(t->ud, ch->app_id, ch->channel);
+    chan_free(ch);
+}
+
+int gw_subs_leave(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel)
+{
+    size_t klen;
+    char *key = make_key(app_id, channel, &klen);
+    gw_sub *m = hc_map_del(&s->chans, key, klen);
+    free(key);
+    if (!m)
+        return 0;
+    sub_unlink(t, m);
+    return 1;
+}
+
+bool gw_subs_is_member(const gw_subscriber *s, const char *app_id, const char *channel)
+{
+    size_t klen;
+    char *key = make_key(app_id, channel, &klen);
+    bool yes = hc_map_get(&s->chans, key, klen) != NULL;
+    free(key);
+    return yes;
+}
+
+void gw_subs_leave_all(gw_subs *t, gw_subscriber *s)
+{
+    size_t n = s->chans.count, i = 0;
+    gw_sub **all = hc_malloc((n ? n : 1) * sizeof(*all));
+    hc_map_iter it;
+    hc_map_entry *e;
+    hc_map_iter_init(&it, &s->chans);
+    while ((e = hc_map_iter_next(&it)))
+        all[i++] = e->value;
+    hc_map_free(&s->chans);
+    for (i = 0; i < n; i++)
+        sub_unlink(t, all[i]);
+    free(all);
+    gw_outq_free(&s->q);
+}
+
+bool gw_subs_push(gw_subs *t, gw_subscriber *s, hc_rbuf *frame)
+{
+    if (s->sealed)
+        return false;
+    bool was_empty = gw_outq_len(&s->q) == 0;
+    if (!gw_outq_push(&s->q, frame)) {
+        s->sealed = true;
+        if (t->hooks.overflow)
+            t->hooks.overflow(t->ud, s);
+        return false;
+    }
+    if (was_empty && t->hooks.wake)
+        t->hooks.wake(t->ud, s);
+    return true;
+}
+
+void gw_subs_frame_event(hc_sbuf *b, const Herald__Event *ev)
+{
+    hc_sbuf_puts(b, "{\"event\":");
+    hc_sbuf_json_string(b, ev->name ? ev->name : "", ev->name ? strlen(ev->name) : 0);
+    hc_sbuf_puts(b, ",\"channel\":");
+    hc_sbuf_json_string(b, ev->channel ? ev->channel : "", ev->channel ? strlen(ev->channel) : 0);
+    hc_sbuf_puts(b, ",\"data\":");
+    hc_sbuf_json_string(b, ev->data.data ? (const char *)ev->data.data : "", ev->data.len);
+    if (ev->user_id && ev->user_id[0]) {
+        hc_sbuf_puts(b, ",\"user_id\":");
+        hc_sbuf_json_string(b, ev->user_id, strlen(ev->user_id));
+    }
+    if (ev->epoch && ev->epoch[0]) {
+        char id[160];
+        int n = snprintf(id, sizeof(id), "%s:%" PRIu64, ev->epoch, ev->offset);
+        hc_sbuf_puts(b, ",\"id\":");
+        hc_sbuf_json_string(b, id, n < (int)sizeof(id) ? (size_t)n : sizeof(id) - 1);
+    }
+    hc_sbuf_puts(b, "}");
+}
+
+/* True when ev was already delivered on ch (same epoch, offset not above
+ * the last one); otherwise records its position and returns false. */
+static bool seen_before(gw_chan *ch, const Herald__Event *ev)
+{
+    if (!ev->epoch || !ev->epoch[0])
+        return false;
+    if (ch->epoch && strcmp(ch->epoch, ev->epoch) == 0) {
+        if (ev->offset <= ch->last_offset)
+            return true;
+    } else {
+        free(ch->epoch);
+        ch->epoch = hc_strdup(ev->epoch);
+    }
+    ch->last_offset = ev->offset;
+    return false;
+}
+
+size_t gw_subs_deliver(gw_subs *t, const Herald__Event *ev)
+{
+    if (!ev->app_id || !ev->channel)
+        return 0;
+    size_t klen;
+    char *key = make_key(ev->app_id, ev->channel, &klen);
+    gw_chan *ch = hc_map_get(&t->chans, key, klen);
+    free(key);
+    if (!ch)
+        return 0;
+    if (seen_before(ch, ev)) {
+        hc_debug("dropping duplicate event %s:%" PRIu64 " on %s", ev->epoch, ev->offset,
+                 ev->channel);
+        return 0;
+    }
+    hc_sbuf b = HC_SBUF_INIT;
+    gw_subs_frame_event(&b, ev);
+    hc_rbuf *frame = hc_rbuf_from(t->headroom, b.data, b.len);
+    hc_sbuf_free(&b);
+    const char *skip = ev->socket_id && ev->socket_id[0] ? ev->socket_id : NULL;
+    size_t n = 0;
+    for (gw_sub *m = ch->head; m; m = m->next) {
+        if (skip && strcmp(m->s->socket_id, skip) == 0)
+            continue;
+        if (gw_subs_push(t, m->s, frame))
+            n++;
+    }
+    hc_rbuf_unref(frame);
+    return n;
+}
+
+size_t gw_subs_channel_count(const gw_subs *t)
+{
+    return t->chans.count;
+}

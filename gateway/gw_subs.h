@@ -1,0 +1,91 @@
+/*
+ * gw_subs: the gateway's local subscription table and event fan-out.
+ *
+ * Owns the map (app_id, channel) -> list of local subscribers, each
+ * subscriber's own map channel -> membership (so subscribe, unsubscribe and
+ * "is this connection subscribed" are O(1), and a closing connection leaves
+ * in O(its subscriptions)), and the last delivered (epoch, offset) per
+ * channel for de-duplication. It frames a broker Event once into a shared
+ * hc_rbuf and pushes a reference onto each subscriber's bounded gw_outq.
+ * It does not own connections, write to sockets or talk to brokers: it
+ * reports through hooks (queue became non-empty, queue overflowed, first
+ * subscriber of a channel, last one gone), which gw_server wires to lws and
+ * to the broker link. Called by gw_server (and its gw_pusher io glue).
+ */
+#ifndef GW_SUBS_H
+#define GW_SUBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_outq.h"
+#include "hc_map.h"
+#include "herald.pb-c.h"
+
+typedef struct gw_subs gw_subs;
+
+/* One connection as the table sees it; embedded in the connection. */
+typedef struct gw_subscriber {
+    char socket_id[32]; /* excluded from events carrying the same socket_id */
+    void *owner;        /* the connection; for the hooks */
+    hc_map chans;       /* channel -> gw_sub* (this subscriber's memberships) */
+    gw_outq q;          /* frames waiting for the socket to be writable */
+    bool sealed;        /* overflowed or closing: further frames are dropped */
+} gw_subscriber;
+
+typedef struct gw_subs_hooks {
+    /* s's queue went from empty to non-empty: ask for a writable callback. */
+    void (*wake)(void *ud, gw_subscriber *s);
+    /* s's queue is full: cut it off (called once per subscriber). */
+    void (*overflow)(void *ud, gw_subscriber *s);
+    /* (app_id, channel) got its first local subscriber / lost its last. */
+    void (*first)(void *ud, const char *app_id, const char *channel);
+    void (*last)(void *ud, const char *app_id, const char *channel);
+} gw_subs_hooks;
+
+/* headroom: bytes reserved in front of each framed event (LWS_PRE).
+ * hooks is copied; ud is passed back to every hook. */
+gw_subs *gw_subs_new(const gw_subs_hooks *hooks, void *ud, size_t headroom);
+/* Frees the table. Every subscriber must have left (gw_subs_leave_all). */
+void gw_subs_free(gw_subs *t);
+
+void gw_subscriber_init(gw_subscriber *s, void *owner, const char *socket_id, size_t queue_cap);
+/* Leaves every channel (firing `last` as needed) and drops queued frames. */
+void gw_subs_leave_all(gw_subs *t, gw_subscriber *s);
+/* Accepts no more frames for s (it is closing); what is queued stays. */
+static inline void gw_subscriber_seal(gw_subscriber *s)
+{
+    s->sealed = true;
+}
+static inline size_t gw_subscriber_count(const gw_subscriber *s)
+{
+    return s->chans.count;
+}
+
+/* Adds s to (app_id, channel). Returns 1 if added, 0 if already there. */
+int gw_subs_join(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel);
+/* Removes s from (app_id, channel). Returns 1 if removed, 0 if it was not
+ * subscribed. */
+int gw_subs_leave(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel);
+bool gw_subs_is_member(const gw_subscriber *s, const char *app_id, const char *channel);
+
+/* Queues a frame for one subscriber (a direct reply); takes a new
+ * reference. Returns false if it was dropped (the subscriber is sealed,
+ * or its queue is full: then it gets sealed and the overflow hook fires). */
+bool gw_subs_push(gw_subs *t, gw_subscriber *s, hc_rbuf *frame);
+
+/* Delivers a broker event to the local subscribers of its channel: drops
+ * it when its (epoch, offset) was already delivered, frames it once and
+ * queues it for every subscriber except the one whose socket_id equals the
+ * event's. Returns the number of subscribers it was queued for. */
+size_t gw_subs_deliver(gw_subs *t, const Herald__Event *ev);
+
+/* Number of channels with at least one local subscriber. */
+size_t gw_subs_channel_count(const gw_subs *t);
+/* Frames ev as the client sees it into b (appended):
+ * {"event":N,"channel":C,"data":D[,"user_id":U],"id":"<epoch>:<offset>"}. */
+struct hc_sbuf;
+void gw_subs_frame_event(struct hc_sbuf *b, const Herald__Event *ev);
+
+#endif
