@@ -28,19 +28,23 @@ const HERALD_LOCAL = path.join(REPO_ROOT, 'scripts', 'herald-local');
 export const SANITIZER_PATTERNS = [/ERROR: AddressSanitizer/, /runtime error:/, /ERROR: LeakSanitizer/];
 
 /**
- * Ports for test file number `file` (1..9), cluster `slot` (0 or 1) inside it.
- * Gateways 6100+10*file+5*slot.., brokers 7100+10*file+5*slot..,
- * redis 6500+file+50*slot: ranges never overlap between files.
+ * Ports for test file number `file` (1..49), cluster `slot` (0 or 1) inside it.
+ * Each lane (HERALD_TEST_LANE=0..7, default 0) owns 2,000 ports from
+ * 12000 + 2000*lane, so several suites can run side by side on one machine:
+ * gateways at lane+20*file+10*slot (up to 10), brokers at lane+1000+20*file
+ * +10*slot (up to 9) and redis on the last port of the broker block. All
+ * stay below Linux's ephemeral range (32768+).
  */
 export function portsFor(file, slot = 0) {
-  if (!(file >= 1 && file <= 9) || !(slot === 0 || slot === 1)) {
-    throw new Error(`portsFor(${file}, ${slot}): file must be 1..9 and slot 0 or 1`);
+  if (!(file >= 1 && file <= 49) || !(slot === 0 || slot === 1)) {
+    throw new Error(`portsFor(${file}, ${slot}): file must be 1..49 and slot 0 or 1`);
   }
-  return {
-    port: 6100 + 10 * file + 5 * slot,
-    brokerPort: 7100 + 10 * file + 5 * slot,
-    redisPort: 6500 + file + 50 * slot,
-  };
+  const lane = Number(process.env.HERALD_TEST_LANE || 0);
+  if (!(Number.isInteger(lane) && lane >= 0 && lane <= 7)) {
+    throw new Error(`HERALD_TEST_LANE must be an integer 0..7, not ${process.env.HERALD_TEST_LANE}`);
+  }
+  const base = 12000 + 2000 * lane + 20 * file + 10 * slot;
+  return { port: base, brokerPort: base + 1000, redisPort: base + 1009 };
 }
 
 const live = new Set();

@@ -1,5 +1,5 @@
 // 01 connect: the WebSocket handshake, connection errors and keep-alive
-// (PROTOCOL.md §1). Ports: file 1 (gateways 6110.., brokers 7110.., redis 6501/6551).
+// (PROTOCOL.md §1). Ports: portsFor(1).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';

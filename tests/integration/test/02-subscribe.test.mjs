@@ -1,6 +1,6 @@
 // 02 subscribe: subscription replies, channel-name rules, channel types not
 // supported yet, malformed and oversize client frames (PROTOCOL.md §2, §8).
-// Ports: file 2 (gateways 6120.., brokers 7120.., redis 6502).
+// Ports: portsFor(2).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';

@@ -1,6 +1,6 @@
 // 03 publish: events triggered through the HTTP API of one gateway reach
 // subscribers on another, in order, with Herald's "id" (PROTOCOL.md §3, §5, §7).
-// Two gateways, one broker. Ports: file 3 (gateways 6130.., brokers 7130.., redis 6503).
+// Two gateways, one broker. Ports: portsFor(3).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';

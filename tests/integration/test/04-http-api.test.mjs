@@ -1,7 +1,7 @@
 // 04 HTTP API: signatures, limits and error answers of POST events and
 // batch_events (PROTOCOL.md §5, §8). Negative cases are signed by hand with
 // node:crypto. One gateway, one broker.
-// Ports: file 4 (gateways 6140.., brokers 7140.., redis 6504).
+// Ports: portsFor(4).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';

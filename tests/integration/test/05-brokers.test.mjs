@@ -1,7 +1,7 @@
 // 05 brokers: channels spread over brokers by rendezvous hashing, a broker
 // killed with SIGKILL and restarted, a gateway killed (ARCHITECTURE.md, the
 // contract's gateway <-> broker link). Two brokers, two gateways.
-// Ports: file 5 (gateways 6150.., brokers 7150.., redis 6505).
+// Ports: portsFor(5).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';

@@ -1,7 +1,7 @@
 // 06 herald-local and process lifecycle: clean exit 0 of both binaries on
 // SIGTERM/SIGINT, stop/restart through the control FIFO, start-up failure
 // with a clear message, and nothing left running after a stop.
-// Ports: file 6 (gateways 6160.., brokers 7160.., redis 6506/6556).
+// Ports: portsFor(6).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
