@@ -82,19 +82,66 @@ static char hc_json_short_escape(unsigned char c)
     }
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
 void hc_sbuf_json_string(hc_sbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
     hc_sbuf_reserve(b, n + 2);
     hc_sbuf_append(b, "\"", 1);
     size_t run = 0; /* start of the pending run of plain bytes */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char e = hc_json_short_escape(c);
-        if (!e && c >= 0x20)
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        if (c >= 0x80) {
+            size_t len = utf8_seq_len(u + i, n - i);
+            if (len) {
+                i += len;
+                continue;
+            }
+            hc_sbuf_append(b, s + run, i - run);
+            hc_sbuf_append(b, "\\ufffd", 6);
+            run = ++i;
             continue;
+        }
+        char e = hc_json_short_escape(c);
+        if (!e && c >= 0x20) {
+            i++;
+            continue;
+        }
         hc_sbuf_append(b, s + run, i - run);
-        run = i + 1;
+        run = ++i;
         if (e) {
             char esc[2] = {'\\', e};
             hc_sbuf_append(b, esc, 2);

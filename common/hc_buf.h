@@ -30,7 +30,9 @@ void hc_sbuf_append(hc_sbuf *b, const void *p, size_t n);
 void hc_sbuf_puts(hc_sbuf *b, const char *s);
 void hc_sbuf_printf(hc_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included, escaping as RFC 8259
- * requires (control characters as \u00XX). Bytes >= 0x80 are copied as is. */
+ * requires (control characters as \u00XX). Well-formed UTF-8 is copied as
+ * is; each byte that is not part of a well-formed sequence becomes \ufffd,
+ * so the output is always valid JSON whatever the input. */
 void hc_sbuf_json_string(hc_sbuf *b, const char *s, size_t n);
 void hc_sbuf_reset(hc_sbuf *b); /* len = 0, keeps memory */
 void hc_sbuf_free(hc_sbuf *b);

@@ -182,6 +182,31 @@ static void test_rbuf_refcount(void **state)
     hc_rbuf_unref(NULL);
 }
 
+/* Well-formed UTF-8 passes through; anything else becomes \ufffd per byte,
+ * so the result always parses as JSON. */
+static void test_json_utf8(void **state)
+{
+    (void)state;
+    hc_sbuf b = HC_SBUF_INIT;
+    json(&b, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14);
+    assert_string_equal(b.data, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+    json(&b,
+         "a\x90"
+         "b",
+         3); /* lone continuation byte */
+    assert_string_equal(b.data, "\"a\\ufffd"
+                                "b\"");
+    json(&b, "\xc0\xaf", 2); /* overlong '/' */
+    assert_string_equal(b.data, "\"\\ufffd\\ufffd\"");
+    json(&b, "\xed\xa0\x80", 3); /* UTF-16 surrogate */
+    assert_string_equal(b.data, "\"\\ufffd\\ufffd\\ufffd\"");
+    json(&b, "x\xe2\x82", 3); /* truncated at the end */
+    assert_string_equal(b.data, "\"x\\ufffd\\ufffd\"");
+    json(&b, "\xf4\x90\x80\x80", 4); /* above U+10FFFF */
+    assert_string_equal(b.data, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+    hc_sbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_printf_on_empty_gives_string),
         cmocka_unit_test(test_json_plain_and_quotes),
         cmocka_unit_test(test_json_control_chars),
+        cmocka_unit_test(test_json_utf8),
         cmocka_unit_test(test_steal),
         cmocka_unit_test(test_rbuf_headroom),
         cmocka_unit_test(test_rbuf_refcount),
