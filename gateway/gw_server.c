@@ -24,6 +24,7 @@
 #include "hc_query.h"
 
 #define RX_BUFFER 4096  /* lws delivers larger messages in pieces */
+#define WRITE_BURST 64  /* frames written per writable callback, at most */
 #define CLOSE_GRACE_S 5 /* a closing client that reads nothing is cut */
 #define SWEEP_MAX_MS 1000
 #define DRAIN_MAX_MS 1000 /* at shutdown, clients get this long to leave */
@@ -247,19 +248,27 @@ static int ws_receive(gw_server *s, struct lws *wsi, gw_conn *c, const void *in,
  * with the lws_close_reason code. */
 static int ws_writeable(struct lws *wsi, gw_conn *c)
 {
-    hc_rbuf *f = gw_outq_peek(&c->sub.q);
-    if (!f) {
-        if (c->closing)
-            lws_set_timer_usecs(wsi, 1);
-        return 0;
+    /* Drain several queued frames per writable callback while the socket
+     * takes them: one frame per callback falls behind for good as soon as
+     * frames are queued faster than the loop turns (a burst of replies to
+     * pipelined requests, a busy channel), and the client would then be
+     * cut off as "too slow" although it reads everything. */
+    for (int i = 0; i < WRITE_BURST; i++) {
+        hc_rbuf *f = gw_outq_peek(&c->sub.q);
+        if (!f)
+            break;
+        if (i > 0 && lws_send_pipe_choked(wsi))
+            break;
+        size_t len = f->len;
+        int n = lws_write(wsi, hc_rbuf_data(f), len, LWS_WRITE_TEXT);
+        gw_outq_pop(&c->sub.q);
+        if (n < (int)len)
+            return -1;
     }
-    size_t len = f->len;
-    int n = lws_write(wsi, hc_rbuf_data(f), len, LWS_WRITE_TEXT);
-    gw_outq_pop(&c->sub.q);
-    if (n < (int)len)
-        return -1;
-    if (gw_outq_len(&c->sub.q) || c->closing)
+    if (gw_outq_len(&c->sub.q))
         lws_callback_on_writable(wsi);
+    else if (c->closing)
+        lws_set_timer_usecs(wsi, 1);
     return 0;
 }
 
