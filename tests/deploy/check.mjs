@@ -3,19 +3,23 @@
 // Kustomize and Helm output arrive as files or on stdin.
 //
 //   node check.mjs dockerfile FILE       lint one Dockerfile
-//   node check.mjs k8s NAME [FILE...]    validate rendered manifests (stdin
-//                                        when no FILE); NAME labels the output
+//   node check.mjs k8s NAME [--complete] [FILE...]
+//                                        validate rendered manifests (stdin
+//                                        when no FILE); NAME labels the output;
+//                                        --complete: a whole Herald install,
+//                                        so cross-object checks apply too
 //
 // Dockerfile: dockerfile-utils' validator (syntax, instruction arguments)
 // plus a few hadolint-style rules of our own. Kubernetes: every object is
 // validated against the Kubernetes OpenAPI schema compiled into the
-// kubernetes-models packages (types, required fields, enums, formats;
-// unknown fields are NOT rejected by those schemas), then Herald's own
+// kubernetes-models packages (types, required fields, enums, formats),
+// unknown fields are rejected (strict.mjs), then Herald's own
 // policy: non-root, read-only root filesystem, all capabilities dropped,
 // probes, preStop and a grace period longer than the drain window.
 // Prints one line per problem and exits 1 if there is any.
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
+import { unknownFields } from './strict.mjs';
 
 const problems = [];
 const fail = (where, msg) => problems.push(`${where}: ${msg}`);
@@ -86,7 +90,7 @@ async function modelFor(apiVersion, kind) {
   for (const c of candidates) {
     try {
       const mod = await import(c);
-      if (mod[kind]) return mod[kind];
+      if (mod[kind]) return { Model: mod[kind], spec: c };
     } catch { /* next */ }
   }
   return null;
@@ -164,7 +168,7 @@ function crossChecks(name, objs) {
   }
 }
 
-async function checkK8s(name, files) {
+async function checkK8s(name, files, complete) {
   const texts = files.length ? files.map((f) => readFileSync(f, 'utf8')) : [readFileSync(0, 'utf8')];
   const objs = [];
   for (const t of texts) {
@@ -179,24 +183,28 @@ async function checkK8s(name, files) {
   for (const o of objs) {
     const where = `${name} ${o.kind}/${o.metadata?.name}`;
     kinds[o.kind] = (kinds[o.kind] || 0) + 1;
-    const Model = o.apiVersion && o.kind ? await modelFor(o.apiVersion, o.kind) : null;
-    if (!Model) { fail(where, `no schema for ${o.apiVersion} ${o.kind}`); continue; }
+    const found = o.apiVersion && o.kind ? await modelFor(o.apiVersion, o.kind) : null;
+    if (!found) { fail(where, `no schema for ${o.apiVersion} ${o.kind}`); continue; }
     try {
-      new Model(o).validate();
+      new found.Model(o).validate();
     } catch (e) {
       fail(where, `schema: ${e.message}`);
     }
+    for (const u of unknownFields(found.spec, o)) fail(where, `schema: ${u}`);
     policy(where, o, objs);
   }
-  crossChecks(name, objs);
+  if (complete) crossChecks(name, objs);
   return `${objs.length} objects (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(', ')})`;
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
 let summary;
 if (cmd === 'dockerfile') summary = await checkDockerfile(rest[0]);
-else if (cmd === 'k8s') summary = await checkK8s(rest[0], rest.slice(1));
-else { console.error('usage: check.mjs dockerfile FILE | k8s NAME [FILE...]'); process.exit(2); }
+else if (cmd === 'k8s') {
+  const complete = rest.includes('--complete');
+  summary = await checkK8s(rest[0], rest.slice(1).filter((a) => a !== '--complete'), complete);
+}
+else { console.error('usage: check.mjs dockerfile FILE | k8s NAME [--complete] [FILE...]'); process.exit(2); }
 for (const p of problems) console.log(`  ${p}`);
 console.log(`  ${summary}${problems.length ? `; ${problems.length} problem(s)` : ''}`);
 process.exit(problems.length ? 1 : 0);
