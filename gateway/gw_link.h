@@ -97,9 +97,11 @@ static inline void gw_link_close(gw_link *l, void (*done)(void *ud), void *ud)
 
 /* The TCP/protobuf implementation: one link per broker in brokers_csv
  * ("host:port,host:port"), identifying itself as node_id. Starts
- * connecting at once. Returns NULL with a sentence in err when the list is
+ * connecting at once. brokers_csv may instead be "dns:NAME:PORT": one link
+ * per address NAME resolves to, re-resolved every refresh_s seconds
+ * (gw_discovery.h). Returns NULL with a sentence in err when the list is
  * malformed. */
-gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, const char *node_id, char *err,
-                         size_t errlen);
+gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, unsigned refresh_s,
+                         const char *node_id, char *err, size_t errlen);
 
 #endif

@@ -10,9 +10,13 @@
  * set of live links changes, and the publishes waiting for their
  * PublishAck. It does not know about connections or subscribers: Events go
  * to the handler gw_server installed. Created by gw_main; driven by
- * gw_server through gw_link.h.
+ * gw_server through gw_link.h. With "dns:NAME:PORT" the broker set comes
+ * from gw_discovery.c instead, and changes: set_brokers() below adds links
+ * and retires vanished ones (a slot's index stays fixed while in use).
  */
 #include "gw_link.h"
+
+#include "gw_discovery.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,6 +42,8 @@
  * event falls between the old owner letting go and the new one's Redis
  * subscription taking effect; gw_subs drops the duplicates. */
 #define REHOME_OVERLAP_MS 2000
+/* Brokers one gateway can link to when they come from DNS. */
+#define DISCOVERED_MAX 256
 
 typedef struct tcp_link tcp_link;
 
@@ -67,6 +73,7 @@ typedef struct broker {
     uint64_t nonce;
     hc_map pending;  /* request id (8 bytes) -> pending_pub* */
     bool complained; /* "unreachable" / "lost" logged since last up */
+    bool retired;    /* no longer in DNS: no reconnect; slot reusable when idle */
 } broker;
 
 /* A channel with local interest and the broker it is subscribed at. */
@@ -87,7 +94,8 @@ struct tcp_link {
     uv_loop_t *loop;
     char *node_id;
     broker *b;
-    size_t n;
+    size_t n, cap;      /* cap > 0: slots for discovered brokers */
+    gw_discovery *disc; /* with "dns:", else NULL */
     const char **names;
     bool *alive;
     hc_map interest; /* key -> interest* */
@@ -356,6 +364,10 @@ static void timer_fired(uv_timer_t *t);
 
 static void schedule_reconnect(broker *b)
 {
+    if (b->retired) {
+        b->st = ST_WAIT;
+        return;
+    }
     uint64_t delay = jittered(b->tl, b->backoff_ms);
     b->backoff_ms = b->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->backoff_ms * 2;
     b->st = ST_WAIT;
@@ -540,10 +552,11 @@ static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     tcp_link *tl = b->tl;
     free(req);
     b->gai = NULL;
-    if (tl->closing) {
+    if (tl->closing || b->retired) {
         if (res)
             uv_freeaddrinfo(res);
-        close_step(tl);
+        if (tl->closing)
+            close_step(tl);
         return;
     }
     if (status < 0) {
@@ -744,6 +757,11 @@ static void overlap_closed(uv_handle_t *h)
     close_step(h->data);
 }
 
+static void discovery_stopped(void *ud)
+{
+    close_step(ud);
+}
+
 static void op_close(gw_link *l, void (*done)(void *ud), void *ud)
 {
     tcp_link *tl = (tcp_link *)l;
@@ -766,6 +784,11 @@ static void op_close(gw_link *l, void (*done)(void *ud), void *ud)
     }
     tl->closes_pending++;
     uv_close((uv_handle_t *)&tl->overlap, overlap_closed);
+    if (tl->disc) {
+        tl->closes_pending++;
+        gw_discovery_stop(tl->disc, discovery_stopped, tl);
+        tl->disc = NULL;
+    }
     close_step(tl);
 }
 
@@ -825,8 +848,107 @@ static bool parse_brokers(tcp_link *tl, const char *csv, char *err, size_t errle
     return true;
 }
 
-gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, const char *node_id, char *err,
-                         size_t errlen)
+/* ---- discovered brokers (gw_discovery.c) ------------------------------ */
+
+/* Takes b out of the set: no reconnect, its publishes fail, its held-back
+ * unsubscribes are dropped. Returns true if it was up (channels move). */
+static bool retire(broker *b)
+{
+    tcp_link *tl = b->tl;
+    bool was_up = b->st == ST_UP;
+    int idx = (int)(b - tl->b);
+    hc_info("broker %s is no longer listed; closing its link", b->addr);
+    b->retired = true;
+    b->st = ST_WAIT;
+    uv_timer_stop(&b->timer);
+    close_tcp(b);
+    if (b->gai)
+        uv_cancel((uv_req_t *)b->gai); /* resolved() sees retired and stops */
+    hc_frame_reader_free(&b->rd);
+    hc_frame_reader_init(&b->rd, HC_FRAME_MAX_DEFAULT);
+    fail_pending(b, "the broker left the cluster before acknowledging the publish");
+    size_t keep = 0;
+    for (size_t i = 0; i < tl->ndeferred; i++) {
+        if (tl->deferred[i].broker == idx)
+            deferred_free(&tl->deferred[i]);
+        else
+            tl->deferred[keep++] = tl->deferred[i];
+    }
+    tl->ndeferred = keep;
+    return was_up;
+}
+
+/* Gives slot b (the next unused one, or a retired idle one) the address
+ * addr and starts linking. */
+static void assign(tcp_link *tl, broker *b, const char *addr)
+{
+    char *host, *port;
+    if (!split_addr(addr, &host, &port))
+        return; /* gw_discovery_format always writes host:port */
+    if (b == &tl->b[tl->n]) {
+        memset(b, 0, sizeof(*b));
+        b->tl = tl;
+        hc_frame_reader_init(&b->rd, HC_FRAME_MAX_DEFAULT);
+        uv_timer_init(tl->loop, &b->timer);
+        b->timer.data = b;
+        tl->n++;
+    } else {
+        free(b->addr);
+        free(b->host);
+        free(b->port);
+    }
+    b->addr = hc_strdup(addr);
+    b->host = host;
+    b->port = port;
+    tl->names[b - tl->b] = b->addr;
+    b->retired = false;
+    b->complained = false;
+    b->backoff_ms = BACKOFF_MIN_MS;
+    hc_info("broker %s discovered; linking", addr);
+    start_connect(b);
+}
+
+static int cmp_addr(const void *key, const void *elem)
+{
+    return strcmp(*(const char *const *)key, *(const char *const *)elem);
+}
+
+/* gw_discovery's callback: the brokers are now addrs[0..n) (sorted). */
+static void set_brokers(void *ud, const char *const *addrs, size_t n)
+{
+    tcp_link *tl = ud;
+    bool moved = false;
+    for (size_t i = 0; i < tl->n; i++) {
+        broker *b = &tl->b[i];
+        if (!b->retired && !bsearch(&b->addr, addrs, n, sizeof(*addrs), cmp_addr))
+            moved |= retire(b);
+    }
+    for (size_t j = 0; j < n; j++) {
+        broker *slot = NULL;
+        bool have = false;
+        for (size_t i = 0; i < tl->n && !have; i++) {
+            broker *b = &tl->b[i];
+            if (!b->retired && strcmp(b->addr, addrs[j]) == 0)
+                have = true;
+            else if (!slot && b->retired && !b->tcp && !b->gai)
+                slot = b;
+        }
+        if (have)
+            continue;
+        if (!slot && tl->n < tl->cap)
+            slot = &tl->b[tl->n];
+        if (!slot) {
+            hc_warn("more than %d brokers listed; ignoring %s", DISCOVERED_MAX, addrs[j]);
+            continue;
+        }
+        assign(tl, slot, addrs[j]);
+    }
+    if (moved)
+        rehome(tl);
+}
+
+gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, unsigned refresh_s,
+                         const char *node_id, char *err, size_t errlen)
 {
     tcp_link *tl = hc_calloc(1, sizeof(*tl));
     tl->base.ops = &tcp_ops;
@@ -835,7 +957,21 @@ gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, const char *n
     tl->rng = hc_mono_ms() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)tl;
     if (!tl->rng)
         tl->rng = 1;
-    if (!parse_brokers(tl, brokers_csv ? brokers_csv : "", err, errlen)) {
+    char *dns_host = NULL, *dns_port = NULL;
+    int dns = gw_discovery_parse(brokers_csv, &dns_host, &dns_port, err, errlen);
+    if (dns > 0) {
+        uv_timer_init(loop, &tl->overlap);
+        tl->overlap.data = tl;
+        tl->cap = DISCOVERED_MAX;
+        tl->b = hc_calloc(tl->cap, sizeof(*tl->b));
+        tl->names = hc_calloc(tl->cap, sizeof(*tl->names));
+        tl->alive = hc_calloc(tl->cap, sizeof(*tl->alive));
+        tl->disc = gw_discovery_start(loop, dns_host, dns_port, refresh_s, set_brokers, tl);
+        free(dns_host);
+        free(dns_port);
+        return &tl->base;
+    }
+    if (dns < 0 || !parse_brokers(tl, brokers_csv ? brokers_csv : "", err, errlen)) {
         for (size_t i = 0; i < tl->n; i++) {
             free(tl->b[i].addr);
             free(tl->b[i].host);

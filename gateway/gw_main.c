@@ -29,6 +29,7 @@ typedef struct gw_config {
     char *host;
     long port;
     char *brokers;
+    long broker_refresh;
     char *gateway_id;
     char *apps_file;
     long activity_timeout;
@@ -48,7 +49,9 @@ static const hc_opt options[] = {
     OPT("port", "HERALD_PORT", "SOKETI_PORT", HC_OPT_INT, "6001",
         "port for WebSocket clients and the HTTP API", port),
     OPT("brokers", "HERALD_BROKERS", NULL, HC_OPT_STRING, "127.0.0.1:7001",
-        "comma-separated broker addresses (host:port)", brokers),
+        "comma-separated broker addresses (host:port), or dns:NAME:PORT", brokers),
+    OPT("broker-refresh", "HERALD_BROKER_REFRESH", NULL, HC_OPT_INT, "10",
+        "seconds between lookups of a dns: broker name", broker_refresh),
     OPT("gateway-id", "HERALD_GATEWAY_ID", NULL, HC_OPT_STRING, NULL,
         "this gateway's name in the cluster (default: random)", gateway_id),
     OPT("apps-file", "HERALD_APPS_FILE", NULL, HC_OPT_STRING, NULL,
@@ -187,7 +190,9 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
     gw_main m;
     memset(&m, 0, sizeof(m));
     uv_loop_init(&m.loop);
-    m.link = gw_link_tcp_new(&m.loop, cfg->brokers, cfg->gateway_id, err, sizeof(err));
+    m.link = gw_link_tcp_new(&m.loop, cfg->brokers,
+                             (unsigned)(cfg->broker_refresh > 0 ? cfg->broker_refresh : 1),
+                             cfg->gateway_id, err, sizeof(err));
     if (!m.link) {
         hc_error("%s", err);
         uv_loop_close(&m.loop);
