@@ -5,8 +5,9 @@
  * it loads (--apps-file and/or the default-app environment), the libuv
  * loop and signal handling (SIGINT/SIGTERM: stop accepting, close every
  * connection and broker link, exit 0). Everything else is done by
- * gw_server (client side) and gw_link (broker side), which it creates and
- * wires together. Nothing calls it.
+ * gw_server (client side) and gw_link (broker side: TCP links to brokers,
+ * or the embedded broker core when none is configured), which it creates
+ * and wires together. Nothing calls it.
  */
 #include <signal.h>
 #include <stddef.h>
@@ -36,6 +37,8 @@ typedef struct gw_config {
     long max_message_size;
     long max_subscriptions;
     char *log_level;
+    bool embedded;
+    long history_size;
 } gw_config;
 
 #define OPT(name, env, alt, type, def, help, field)                                                \
@@ -48,7 +51,12 @@ static const hc_opt options[] = {
     OPT("port", "HERALD_PORT", "SOKETI_PORT", HC_OPT_INT, "6001",
         "port for WebSocket clients and the HTTP API", port),
     OPT("brokers", "HERALD_BROKERS", NULL, HC_OPT_STRING, "127.0.0.1:7001",
-        "comma-separated broker addresses (host:port)", brokers),
+        "comma-separated broker addresses (host:port); empty: embedded mode", brokers),
+    OPT("embedded", "HERALD_EMBEDDED", NULL, HC_OPT_BOOL, "false",
+        "run the broker core in this process with an in-memory store (no brokers, no Redis)",
+        embedded),
+    OPT("history-size", "HERALD_HISTORY_SIZE", NULL, HC_OPT_INT, "1000",
+        "embedded mode: events kept per channel", history_size),
     OPT("gateway-id", "HERALD_GATEWAY_ID", NULL, HC_OPT_STRING, NULL,
         "this gateway's name in the cluster (default: random)", gateway_id),
     OPT("apps-file", "HERALD_APPS_FILE", NULL, HC_OPT_STRING, NULL,
@@ -67,6 +75,9 @@ static const hc_opt options[] = {
         log_level),
 };
 #define NOPTS (sizeof(options) / sizeof(options[0]))
+
+/* Idle channels the embedded store remembers (offsets, epoch, history). */
+#define EMBEDDED_MAX_CHANNELS 100000
 
 typedef struct gw_main {
     uv_loop_t loop;
@@ -143,6 +154,8 @@ static bool check_config(const gw_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "--pong-timeout must be at least 1 s");
     else if (cfg->max_message_size < 64)
         snprintf(err, errlen, "--max-message-size must be at least 64 bytes");
+    else if (cfg->history_size < 1)
+        snprintf(err, errlen, "--history-size must be at least 1");
     else if (cfg->max_subscriptions < 0)
         snprintf(err, errlen, "--max-subscriptions must not be negative (0 = unlimited)");
     else
@@ -187,7 +200,10 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
     gw_main m;
     memset(&m, 0, sizeof(m));
     uv_loop_init(&m.loop);
-    m.link = gw_link_tcp_new(&m.loop, cfg->brokers, cfg->gateway_id, err, sizeof(err));
+    if (cfg->embedded)
+        m.link = gw_link_embedded_new(&m.loop, (size_t)cfg->history_size, EMBEDDED_MAX_CHANNELS);
+    else
+        m.link = gw_link_tcp_new(&m.loop, cfg->brokers, cfg->gateway_id, err, sizeof(err));
     if (!m.link) {
         hc_error("%s", err);
         uv_loop_close(&m.loop);
@@ -214,8 +230,9 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
     m.sigint.data = m.sigterm.data = &m;
     uv_signal_start(&m.sigint, on_signal, SIGINT);
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
-    hc_info("gateway %s: %zu app(s), brokers %s, socket ids %u.*", cfg->gateway_id,
-            hc_apps_count(apps), cfg->brokers, sc.gateway_num);
+    hc_info("gateway %s: %zu app(s), %s%s, socket ids %u.*", cfg->gateway_id, hc_apps_count(apps),
+            cfg->embedded ? "embedded broker (in-memory store)" : "brokers ",
+            cfg->embedded ? "" : cfg->brokers, sc.gateway_num);
     printf("herald-gateway listening on %s:%d\n", cfg->host, gw_server_port(m.server));
     fflush(stdout);
     uv_run(&m.loop, UV_RUN_DEFAULT);
@@ -259,6 +276,8 @@ int main(int argc, char **argv)
         snprintf(id, sizeof(id), "gateway-%08x", random_u32());
         cfg.gateway_id = hc_strdup(id);
     }
+    if (!cfg.brokers || !cfg.brokers[0])
+        cfg.embedded = true; /* no broker configured: embedded mode */
     hc_log_set_level(level);
     hc_log_set_component(cfg.gateway_id);
     signal(SIGPIPE, SIG_IGN);

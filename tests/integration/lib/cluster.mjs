@@ -66,7 +66,9 @@ export class Cluster {
   /**
    * @param {object} o
    * @param {number} [o.gateways=1]
-   * @param {number} [o.brokers=1]
+   * @param {number} [o.brokers=1]  0: embedded mode (each gateway runs the broker
+   *   core in process; no brokers, no Redis). With HERALD_TEST_EMBEDDED=1, every
+   *   one-gateway cluster runs embedded (scripts/test's embedded pass).
    * @param {number} o.port         first gateway port
    * @param {number} o.brokerPort   first broker port
    * @param {number} o.redisPort
@@ -76,6 +78,7 @@ export class Cluster {
   constructor(o) {
     this.gateways = o.gateways ?? 1;
     this.brokers = o.brokers ?? 1;
+    if (process.env.HERALD_TEST_EMBEDDED === '1' && this.gateways === 1) this.brokers = 0;
     this.port = o.port;
     this.brokerPort = o.brokerPort;
     this.redisPort = o.redisPort;
@@ -246,7 +249,7 @@ export class Cluster {
   }
 
   componentNames() {
-    const names = ['redis'];
+    const names = this.brokers > 0 ? ['redis'] : [];
     for (let j = 1; j <= this.brokers; j++) names.push(`broker-${j}`);
     for (let i = 1; i <= this.gateways; i++) names.push(`gateway-${i}`);
     return names;
