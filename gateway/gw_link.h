@@ -102,6 +102,10 @@ static inline void gw_link_close(gw_link *l, void (*done)(void *ud), void *ud)
 gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, const char *node_id, char *err,
                          size_t errlen);
 
+/* Calls fn once per configured broker of a TCP link (only): its address
+ * and whether its link is up. For the metrics. */
+void gw_link_tcp_report(gw_link *l, void (*fn)(void *ud, const char *broker, bool up), void *ud);
+
 /* The embedded implementation (gw_link_embedded.c): the broker core and an
  * in-memory store in this process, history_size entries kept per channel,
  * at most max_channels idle channels remembered. Always ready. */

@@ -72,6 +72,7 @@ export class Cluster {
    * @param {number} o.port         first gateway port
    * @param {number} o.brokerPort   first broker port
    * @param {number} o.redisPort
+   * @param {number} [o.metricsPort] herald-local --metrics-port BASE (default: off)
    * @param {object} [o.env]        extra environment for every component
    * @param {string} [o.buildDir]   default $HERALD_BUILD_DIR or "build"
    */
@@ -82,6 +83,7 @@ export class Cluster {
     this.port = o.port;
     this.brokerPort = o.brokerPort;
     this.redisPort = o.redisPort;
+    this.metricsPort = o.metricsPort ?? 0;
     this.env = o.env ?? {};
     this.buildDir = o.buildDir ?? process.env.HERALD_BUILD_DIR ?? 'build';
     this.lines = [];
@@ -109,6 +111,7 @@ export class Cluster {
       '--build-dir', this.buildDir,
       '--state-dir', this.stateDir,
     ];
+    if (this.metricsPort) args.push('--metrics-port', String(this.metricsPort));
     this.proc = spawn(HERALD_LOCAL, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, HERALD_LOCAL_EXIT_WITH_PARENT: '1', ...this.env },

@@ -96,6 +96,12 @@ describe('embedded mode', () => {
     p2.disconnect();
   });
 
+  test('embedded gateway is ready: /ready 200 on the main port', async () => {
+    const res = await fetch(`http://127.0.0.1:${cluster.httpPort(1)}/ready`);
+    assert.equal(res.status, 200);
+    assert.equal((await res.text()).trim(), 'OK');
+  });
+
   test('a channel nobody listens to still takes publishes (200)', async () => {
     const res = await apiRequest(cluster, 1, {
       path: `/apps/${cluster.app.id}/events`,
