@@ -1,8 +1,11 @@
 /*
  * herald-broker: main. Reads the configuration table (flags > HERALD_*
  * env > defaults), wires the Redis store, the core and the TCP server onto
- * one libuv loop, prints the listening line, and shuts down cleanly (exit
- * 0) on SIGINT/SIGTERM: server first (links leave the core), then the
+ * one libuv loop with the metrics/health port (hc_opsd: readiness = Redis
+ * up and the pub/sub probe heard), prints the listening line, and shuts
+ * down cleanly (exit 0): on SIGTERM it first drains (not ready, no new
+ * links, waits up to 2 s for Redis answers and link queues to flush), then
+ * on SIGTERM or SIGINT closes the server (links leave the core), then the
  * store (pending publishes fail), then the loop. Owns nothing else; all
  * behaviour lives in br_core, br_store_redis and br_server.
  */
@@ -70,6 +73,9 @@ static const hc_opt opts[] = {
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
+#define FLUSH_MAX_MS 2000 /* drain: longest wait for Redis answers and link queues */
+#define FLUSH_TICK_MS 20
+
 typedef struct br_app {
     uv_loop_t loop;
     br_store *store;
@@ -79,6 +85,9 @@ typedef struct br_app {
     int stopping;
     hc_metrics *metrics;
     hc_opsd *opsd;
+    uv_timer_t flush;
+    bool flushing;
+    uint64_t flush_deadline;
 } br_app;
 
 static const char *env_lookup(const char *name)
@@ -139,15 +148,53 @@ static void on_server_closed(void *arg)
     uv_close((uv_handle_t *)&app->sigterm, on_handle_closed);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* Last step of the drain: close the links and the store. */
+static void close_all(br_app *app)
 {
-    br_app *app = h->data;
-    if (app->stopping++)
-        return;
-    hc_info("%s received, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    if (app->flushing) {
+        app->flushing = false;
+        uv_timer_stop(&app->flush);
+        uv_close((uv_handle_t *)&app->flush, on_handle_closed);
+    }
     hc_opsd_close(app->opsd);
     app->opsd = NULL;
     br_server_close(app->server, on_server_closed, app);
+}
+
+/* While draining: waits until no publish waits for Redis and every
+ * acknowledgement and event has been written to its gateway (at most
+ * FLUSH_MAX_MS), then closes. */
+static void flush_tick(uv_timer_t *t)
+{
+    br_app *app = t->data;
+    bool idle = !br_store_redis_busy(app->store) && br_server_queued_bytes(app->server) == 0;
+    if (idle || uv_now(&app->loop) >= app->flush_deadline) {
+        hc_info("drain: %s; closing gateway links", idle ? "flushed" : "flush timed out");
+        close_all(app);
+    }
+}
+
+/* SIGTERM: stop reporting ready and accepting links, flush, close, exit 0.
+ * SIGINT (or a second signal): close at once. */
+static void on_signal(uv_signal_t *h, int signum)
+{
+    br_app *app = h->data;
+    if (app->stopping++) {
+        if (app->flushing)
+            close_all(app);
+        return;
+    }
+    hc_info("%s received, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    if (signum != SIGTERM) {
+        close_all(app);
+        return;
+    }
+    br_server_stop_listening(app->server);
+    uv_timer_init(&app->loop, &app->flush);
+    app->flush.data = app;
+    app->flushing = true;
+    app->flush_deadline = uv_now(&app->loop) + FLUSH_MAX_MS;
+    uv_timer_start(&app->flush, flush_tick, 0, FLUSH_TICK_MS);
 }
 
 /* Loads the configuration; returns -1 to exit with *code. */

@@ -857,3 +857,9 @@ long long br_store_redis_probe_age_ms(const br_store *base)
     const br_store_redis *s = (const br_store_redis *)base;
     return s->probe_heard_ms ? (long long)(hc_mono_ms() - s->probe_heard_ms) : -1;
 }
+
+int br_store_redis_busy(const br_store *base)
+{
+    const br_store_redis *s = (const br_store_redis *)base;
+    return s->wait_head != NULL || s->inflight_bytes > 0;
+}

@@ -39,4 +39,7 @@ int br_store_redis_up(const br_store *s);
  * -1 when it never did. Readiness requires a recent one. */
 long long br_store_redis_probe_age_ms(const br_store *s);
 
+/* True while publishes wait for Redis or for its answer (for the drain). */
+int br_store_redis_busy(const br_store *s);
+
 #endif
