@@ -1,8 +1,11 @@
 /*
  * herald-broker: main. Reads the configuration table (flags > HERALD_*
  * env > defaults), wires the Redis store, the core and the TCP server onto
- * one libuv loop, prints the listening line, and shuts down cleanly (exit
- * 0) on SIGINT/SIGTERM: server first (links leave the core), then the
+ * one libuv loop with the metrics/health port (hc_opsd: readiness = Redis
+ * up and the pub/sub probe heard), prints the listening line, and shuts
+ * down cleanly (exit 0): on SIGTERM it first drains (not ready, no new
+ * links, waits up to 2 s for Redis answers and link queues to flush), then
+ * on SIGTERM or SIGINT closes the server (links leave the core), then the
  * store (pending publishes fail), then the loop. Owns nothing else; all
  * behaviour lives in br_core, br_store_redis and br_server.
  */
@@ -15,11 +18,14 @@
 #include <uv.h>
 
 #include "br_core.h"
+#include "br_metrics.h"
 #include "br_server.h"
 #include "br_store_redis.h"
 #include "hc_config.h"
 #include "hc_log.h"
 #include "hc_mem.h"
+#include "hc_metrics.h"
+#include "hc_opsd.h"
 
 typedef struct br_config {
     char *host;
@@ -31,6 +37,9 @@ typedef struct br_config {
     long history_ttl;
     long link_queue_max;
     char *log_level;
+    char *log_format;
+    char *metrics_host;
+    long metrics_port;
 } br_config;
 
 #define OPT(name, env, type, def, help, field)                                                     \
@@ -54,8 +63,18 @@ static const hc_opt opts[] = {
         "bytes queued to one gateway before the broker cuts it off as too slow", link_queue_max),
     OPT("log-level", "HERALD_LOG_LEVEL", HC_OPT_STRING, "info", "debug, info, warn or error",
         log_level),
+    OPT("log-format", "HERALD_LOG_FORMAT", HC_OPT_STRING, "text",
+        "text, or json (one object per line: ts, level, component, msg)", log_format),
+    OPT("metrics-host", "HERALD_METRICS_HOST", HC_OPT_STRING, "0.0.0.0",
+        "address of the metrics/health port", metrics_host),
+    OPT("metrics-port", "HERALD_METRICS_PORT", HC_OPT_INT, "9601",
+        "port for /metrics (Prometheus), /health, /ready, /accept-traffic; 0 disables",
+        metrics_port),
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+#define FLUSH_MAX_MS 2000 /* drain: longest wait for Redis answers and link queues */
+#define FLUSH_TICK_MS 20
 
 typedef struct br_app {
     uv_loop_t loop;
@@ -64,6 +83,11 @@ typedef struct br_app {
     br_server *server;
     uv_signal_t sigint, sigterm;
     int stopping;
+    hc_metrics *metrics;
+    hc_opsd *opsd;
+    uv_timer_t flush;
+    bool flushing;
+    uint64_t flush_deadline;
 } br_app;
 
 static const char *env_lookup(const char *name)
@@ -82,6 +106,8 @@ static const char *config_invalid(const br_config *cfg)
         return "--history-size must be at least 1";
     if (cfg->history_ttl < 1)
         return "--history-ttl must be at least 1 second";
+    if (cfg->metrics_port < 0 || cfg->metrics_port > 65535)
+        return "--metrics-port must be 0..65535 (0 disables)";
     if (cfg->link_queue_max < 1024 * 1024)
         return "--link-queue-max must be at least 1048576 bytes";
     if (!cfg->host || !cfg->host[0])
@@ -122,13 +148,53 @@ static void on_server_closed(void *arg)
     uv_close((uv_handle_t *)&app->sigterm, on_handle_closed);
 }
 
+/* Last step of the drain: close the links and the store. */
+static void close_all(br_app *app)
+{
+    if (app->flushing) {
+        app->flushing = false;
+        uv_timer_stop(&app->flush);
+        uv_close((uv_handle_t *)&app->flush, on_handle_closed);
+    }
+    hc_opsd_close(app->opsd);
+    app->opsd = NULL;
+    br_server_close(app->server, on_server_closed, app);
+}
+
+/* While draining: waits until no publish waits for Redis and every
+ * acknowledgement and event has been written to its gateway (at most
+ * FLUSH_MAX_MS), then closes. */
+static void flush_tick(uv_timer_t *t)
+{
+    br_app *app = t->data;
+    bool idle = !br_store_redis_busy(app->store) && br_server_queued_bytes(app->server) == 0;
+    if (idle || uv_now(&app->loop) >= app->flush_deadline) {
+        hc_info("drain: %s; closing gateway links", idle ? "flushed" : "flush timed out");
+        close_all(app);
+    }
+}
+
+/* SIGTERM: stop reporting ready and accepting links, flush, close, exit 0.
+ * SIGINT (or a second signal): close at once. */
 static void on_signal(uv_signal_t *h, int signum)
 {
     br_app *app = h->data;
-    if (app->stopping++)
+    if (app->stopping++) {
+        if (app->flushing)
+            close_all(app);
         return;
+    }
     hc_info("%s received, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    br_server_close(app->server, on_server_closed, app);
+    if (signum != SIGTERM) {
+        close_all(app);
+        return;
+    }
+    br_server_stop_listening(app->server);
+    uv_timer_init(&app->loop, &app->flush);
+    app->flush.data = app;
+    app->flushing = true;
+    app->flush_deadline = uv_now(&app->loop) + FLUSH_MAX_MS;
+    uv_timer_start(&app->flush, flush_tick, 0, FLUSH_TICK_MS);
 }
 
 /* Loads the configuration; returns -1 to exit with *code. */
@@ -149,14 +215,76 @@ static int load_config(br_config *cfg, int argc, char **argv, int *code)
     hc_log_level level = HC_LOG_INFO;
     if (!why && hc_log_parse_level(cfg->log_level, &level) != 0)
         why = "--log-level must be debug, info, warn or error";
+    hc_log_format format = HC_LOG_TEXT;
+    if (!why && hc_log_parse_format(cfg->log_format, &format) != 0)
+        why = "--log-format must be text or json";
     if (why) {
         fprintf(stderr, "herald-broker: %s (see --help)\n", why);
         *code = 2;
         return -1;
     }
     hc_log_set_level(level);
+    hc_log_set_format(format);
     default_broker_id(cfg);
     hc_log_set_component(cfg->broker_id);
+    return 0;
+}
+
+/* Readiness: Redis reachable on both connections and the pub/sub probe
+ * heard back recently. */
+#define PROBE_MAX_AGE_MS 3500
+
+static bool ops_ready(void *ud, char *why, size_t whylen)
+{
+    br_app *app = ud;
+    if (app->stopping) {
+        snprintf(why, whylen, "shutting down");
+        return false;
+    }
+    if (!br_store_redis_up(app->store)) {
+        snprintf(why, whylen, "redis is not reachable");
+        return false;
+    }
+    long long age = br_store_redis_probe_age_ms(app->store);
+    if (age < 0 || age > PROBE_MAX_AGE_MS) {
+        snprintf(why, whylen, "redis pub/sub probe not received (%s)",
+                 age < 0 ? "never" : "too long ago");
+        return false;
+    }
+    return true;
+}
+
+static void ops_collect(void *ud)
+{
+    br_app *app = ud;
+    char why[128];
+    hc_metric_set(br_m.links, NULL, (double)br_core_link_count(app->core));
+    hc_metric_set(br_m.channels, NULL, (double)br_core_channel_count(app->core));
+    hc_metric_set(br_m.redis_up, NULL, br_store_redis_up(app->store) ? 1 : 0);
+    long long age = br_store_redis_probe_age_ms(app->store);
+    hc_metric_set(br_m.probe_age, NULL, age < 0 ? -1 : (double)age / 1000.0);
+    hc_metric_set(br_m.ready, NULL, ops_ready(app, why, sizeof(why)) ? 1 : 0);
+    hc_metric_set(br_m.draining, NULL, app->stopping ? 1 : 0);
+}
+
+/* Starts the metrics/health port (unless disabled). Returns 0 or -1. */
+static int start_opsd(br_app *app, const br_config *cfg)
+{
+    if (cfg->metrics_port == 0)
+        return 0;
+    hc_opsd_opts o = {.host = cfg->metrics_host,
+                      .port = (int)cfg->metrics_port,
+                      .metrics = app->metrics,
+                      .ready = ops_ready,
+                      .collect = ops_collect,
+                      .ud = app};
+    char err[256];
+    app->opsd = hc_opsd_new(&app->loop, &o, err, sizeof(err));
+    if (!app->opsd) {
+        hc_error("%s", err);
+        return -1;
+    }
+    hc_info("metrics and health on %s:%d", cfg->metrics_host, hc_opsd_port(app->opsd));
     return 0;
 }
 
@@ -177,6 +305,11 @@ static int start(br_app *app, const br_config *cfg)
     app->server = br_server_new(&app->loop, app->core, &so, err, sizeof(err));
     if (!app->server) {
         hc_error("%s", err);
+        return -1;
+    }
+    if (start_opsd(app, cfg) != 0) {
+        br_server_close(app->server, NULL, NULL);
+        app->server = NULL;
         return -1;
     }
     printf("herald-broker listening on %s:%d\n", cfg->host, br_server_port(app->server));
@@ -200,6 +333,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     br_app app = {0};
     uv_loop_init(&app.loop);
+    app.metrics = hc_metrics_new();
+    br_metrics_init(app.metrics);
     if (start(&app, &cfg) != 0) {
         app.store->ops->free(app.store);
         code = 1;
@@ -209,6 +344,7 @@ int main(int argc, char **argv)
     }
     uv_run(&app.loop, UV_RUN_DEFAULT);
     br_core_free(app.core);
+    hc_metrics_free(app.metrics);
     if (uv_loop_close(&app.loop) != 0)
         hc_warn("event loop closed with handles still open");
     hc_config_free(opts, NOPTS, &cfg);

@@ -58,6 +58,7 @@ struct br_server {
     br_link *links;
     int open_handles;
     bool closing;
+    bool deaf; /* listener closed (br_server_stop_listening or close) */
     void (*done)(void *);
     void *done_arg;
     char rbuf[BR_READ_BUF]; /* shared read buffer: the reader copies */
@@ -420,8 +421,27 @@ void br_server_close(br_server *srv, void (*done)(void *arg), void *arg)
     srv->closing = true;
     srv->done = done;
     srv->done_arg = arg;
-    uv_close((uv_handle_t *)&srv->listener, server_handle_closed);
+    if (!srv->deaf) {
+        srv->deaf = true;
+        uv_close((uv_handle_t *)&srv->listener, server_handle_closed);
+    }
     uv_close((uv_handle_t *)&srv->flusher, server_handle_closed);
     for (br_link *l = srv->links; l; l = l->next)
         link_close(l, HC_LOG_INFO, "broker shutting down");
+}
+
+void br_server_stop_listening(br_server *srv)
+{
+    if (srv->deaf)
+        return;
+    srv->deaf = true;
+    uv_close((uv_handle_t *)&srv->listener, server_handle_closed);
+}
+
+size_t br_server_queued_bytes(const br_server *srv)
+{
+    size_t n = 0;
+    for (const br_link *l = srv->links; l; l = l->next)
+        n += l->queued_bytes;
+    return n;
 }

@@ -34,6 +34,10 @@ br_server *br_server_new(uv_loop_t *loop, br_core *core, const br_server_opts *o
                          size_t errlen);
 /* The port actually bound. */
 int br_server_port(const br_server *srv);
+/* Stops accepting new gateway links (existing ones go on). */
+void br_server_stop_listening(br_server *srv);
+/* Bytes queued to gateways and not yet written, over every link. */
+size_t br_server_queued_bytes(const br_server *srv);
 /* Stops listening and closes every link (removing it from the core). When
  * all of the server's handles are closed, calls done(arg) and frees srv. */
 void br_server_close(br_server *srv, void (*done)(void *arg), void *arg);

@@ -26,6 +26,7 @@
 #include "br_redis_uv.h"
 #include "hc_buf.h"
 #include "hc_clock.h"
+#include "br_metrics.h"
 #include "hc_log.h"
 #include "hc_map.h"
 #include "hc_mem.h"
@@ -37,6 +38,7 @@
 #define RS_SUB_BATCH 256
 #define RS_EPOCH_MAX 64
 #define RS_ERR_LOG_MS 10000
+#define RS_PROBE_MS 1000                           /* pub/sub probe period (readiness) */
 #define RS_MAX_PENDING_BYTES (64u * 1024u * 1024u) /* waiting + in flight: then reject */
 #define RS_MAX_INFLIGHT_BYTES (1u * 1024u * 1024u) /* handed to hiredis at once */
 
@@ -102,6 +104,9 @@ struct br_store_redis {
     unsigned backoff_ms;
     uint64_t rng;
     bool closing;
+    char probe_chan[48];     /* pub/sub channel of the liveness probe */
+    uint64_t probe_sent_ms;  /* last PUBLISH of the probe */
+    uint64_t probe_heard_ms; /* last time it came back; 0 = never */
 };
 
 static void cmd_connect(br_store_redis *s);
@@ -429,10 +434,14 @@ static void handle_publish_reply(redisAsyncContext *ac, redisReply *reply, rs_op
     br_store_redis *s = op->s;
     op_unlink(s, op);
     if (!reply) {
+        hc_metric_inc1(br_m.redis_errors, "connection");
+        hc_metric_inc1(br_m.publishes, "error");
         op_finish(op, "redis connection lost before the publish was confirmed", NULL, 0);
         return;
     }
     s->cmd_heard_ms = hc_mono_ms();
+    const char *cmd[1] = {"publish"};
+    hc_metric_observe(br_m.redis_seconds, cmd, (double)(s->cmd_heard_ms - op->sent_ms) / 1000.0);
     if (reply->type == REDIS_REPLY_ERROR) {
         if (!op->via_eval && strncmp(reply->str, "NOSCRIPT", 8) == 0 && ac == s->cmd) {
             op->via_eval = true;
@@ -441,6 +450,8 @@ static void handle_publish_reply(redisAsyncContext *ac, redisReply *reply, rs_op
             if (send_publish(s, op) == REDIS_OK)
                 return;
         }
+        hc_metric_inc1(br_m.redis_errors, "reply");
+        hc_metric_inc1(br_m.publishes, "error");
         hc_sbuf msg = HC_SBUF_INIT;
         hc_sbuf_printf(&msg, "redis error: %s", reply->str);
         log_publish_error(s, op, reply->str);
@@ -454,6 +465,7 @@ static void handle_publish_reply(redisAsyncContext *ac, redisReply *reply, rs_op
         op_finish(op, "unexpected reply from the redis publish script", NULL, 0);
         return;
     }
+    hc_metric_inc1(br_m.publishes, "ok");
     op_finish(op, NULL, epoch, offset);
 }
 
@@ -592,6 +604,10 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *priv)
     if (kind->type != REDIS_REPLY_STRING || strcmp(kind->str, "message") != 0 ||
         chan->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING)
         return;
+    if (strcmp(chan->str, s->probe_chan) == 0) {
+        s->probe_heard_ms = hc_mono_ms();
+        return;
+    }
     rs_live *lv = hc_map_get(&s->live, chan->str, chan->len);
     if (lv)
         deliver(s, lv, msg->str, msg->len);
@@ -646,6 +662,8 @@ static void on_sub_connect(const redisAsyncContext *ac, int status)
     }
     s->sub_up = true;
     resubscribe_all(s);
+    const char *probe = s->probe_chan;
+    sub_command(s, "SUBSCRIBE", &probe, 1);
     maybe_up(s);
 }
 
@@ -724,6 +742,24 @@ static uint64_t waiting_since(const br_store_redis *s)
     return s->cmd_heard_ms > t ? s->cmd_heard_ms : t;
 }
 
+/* PUBLISHes the pub/sub probe on the command connection; the subscriber
+ * connection hearing it proves the subscription still delivers (after a
+ * failover a subscriber socket can stay open and deliver nothing). */
+static void send_probe(br_store_redis *s, uint64_t now)
+{
+    rs_op *op = hc_calloc(1, sizeof(*op));
+    op->s = s;
+    op->kind = OP_PING;
+    op->sent_ms = now;
+    s->probe_sent_ms = now;
+    if (redisAsyncCommand(s->cmd, on_pong, op, "PUBLISH %s %llu", s->probe_chan,
+                          (unsigned long long)now) != REDIS_OK) {
+        free(op);
+        return;
+    }
+    op_link(s, op);
+}
+
 /* Drops connections that hang (connect or reply older than timeout_ms)
  * and pings an idle command connection so a hung Redis is noticed. */
 static void on_tick(uv_timer_t *t)
@@ -740,6 +776,8 @@ static void on_tick(uv_timer_t *t)
     }
     if (s->sub && !s->sub_up && now - s->sub_started_ms > s->timeout_ms)
         drop_sub(s, "connect timed out");
+    if (s->cmd_up && s->sub_up && now - s->probe_sent_ms >= RS_PROBE_MS)
+        send_probe(s, now);
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -800,6 +838,8 @@ br_store *br_store_redis_new(uv_loop_t *loop, const br_redis_opts *opts)
     uv_timer_init(loop, &s->tick);
     s->retry.data = s->tick.data = s;
     s->open_handles = 2;
+    snprintf(s->probe_chan, sizeof(s->probe_chan), "herald:probe:%016llx",
+             (unsigned long long)rs_rand(s));
     uv_timer_start(&s->tick, on_tick, RS_TICK_MS, RS_TICK_MS);
     cmd_connect(s);
     sub_connect(s);
@@ -810,4 +850,16 @@ int br_store_redis_up(const br_store *base)
 {
     const br_store_redis *s = (const br_store_redis *)base;
     return s->cmd_up && s->sub_up;
+}
+
+long long br_store_redis_probe_age_ms(const br_store *base)
+{
+    const br_store_redis *s = (const br_store_redis *)base;
+    return s->probe_heard_ms ? (long long)(hc_mono_ms() - s->probe_heard_ms) : -1;
+}
+
+int br_store_redis_busy(const br_store *base)
+{
+    const br_store_redis *s = (const br_store_redis *)base;
+    return s->wait_head != NULL || s->inflight_bytes > 0;
 }

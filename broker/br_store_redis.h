@@ -34,4 +34,12 @@ br_store *br_store_redis_new(uv_loop_t *loop, const br_redis_opts *opts);
 /* True while both connections are up (for readiness and tests). */
 int br_store_redis_up(const br_store *s);
 
+/* Milliseconds since the subscriber connection last received the store's
+ * own pub/sub probe (PUBLISHed every second on the command connection);
+ * -1 when it never did. Readiness requires a recent one. */
+long long br_store_redis_probe_age_ms(const br_store *s);
+
+/* True while publishes wait for Redis or for its answer (for the drain). */
+int br_store_redis_busy(const br_store *s);
+
 #endif

@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "gw_api.h"
+#include "gw_metrics.h"
 #include "gw_server_int.h"
+#include "hc_opsd.h"
 #include "hc_clock.h"
 #include "hc_log.h"
 #include "hc_mem.h"
@@ -35,7 +37,10 @@ struct gw_http {
     char *fail;  /* the first publish failure, or NULL */
     bool ready;  /* resp is final; write it when writable */
     bool headers_sent;
-    bool close_after; /* close the connection after answering */
+    bool close_after;  /* close the connection after answering */
+    const char *ctype; /* Content-Type of the answer; NULL = JSON */
+    char app_id[64];   /* from /apps/{id}/..., for metrics */
+    uint64_t t0_ns;    /* when its publishes were issued */
     gw_http *prev, *next;
 };
 
@@ -64,9 +69,19 @@ static void req_free(gw_http *h)
     free(h);
 }
 
+/* Counts the answer (status, bytes) in the metrics. */
+static void count_answer(gw_http *h)
+{
+    char status[8];
+    snprintf(status, sizeof(status), "%d", h->resp.status);
+    hc_metric_inc1(gw_m.http_requests, status);
+    gw_metrics_app_add(gw_m.http_tx_bytes, h->app_id, (double)h->resp.body.len);
+}
+
 /* The answer is final: write it, or drop it if the client is gone. */
 static void respond(gw_http *h)
 {
+    count_answer(h);
     if (!h->wsi) {
         req_free(h);
         return;
@@ -122,6 +137,12 @@ static void publish_done(void *ud, const gw_publish_result *r)
         h->fail = hc_strdup(r->error ? r->error : "unknown error");
     if (--h->pending > 0)
         return;
+    if (h->t0_ns) {
+        const char *v[2] = {h->app_id, h->fail ? "error" : "ok"};
+        hc_metric_add(gw_m.publishes, v, (double)h->resp.npubs);
+        const char *a[1] = {h->app_id};
+        hc_metric_observe(gw_m.publish_seconds, a, (double)(uv_hrtime() - h->t0_ns) / 1e9);
+    }
     if (h->fail) {
         char msg[512];
         snprintf(msg, sizeof(msg), "Publish failed: %s", h->fail);
@@ -130,10 +151,49 @@ static void publish_done(void *ud, const gw_publish_result *r)
     respond(h);
 }
 
+static bool check_ready(void *ud, char *why, size_t whylen)
+{
+    return gw_server_ready(ud, why, whylen);
+}
+
+static bool check_accepting(void *ud, char *why, size_t whylen)
+{
+    return gw_server_accepting(ud, why, whylen);
+}
+
+/* GET /health, /ready, /accept-traffic on the main port, as on the metrics
+ * port. Returns false for any other request. */
+static bool run_ops(gw_http *h)
+{
+    const char *p = h->path;
+    if (strcmp(p, "/health") != 0 && strcmp(p, "/ready") != 0 && strcmp(p, "/accept-traffic") != 0)
+        return false;
+    hc_opsd_opts o = {.ready = check_ready, .accept = check_accepting, .ud = h->srv};
+    h->resp.status = hc_opsd_route(&o, h->method, p, &h->resp.body, &h->ctype);
+    respond(h);
+    return true;
+}
+
+/* Remembers the app id of /apps/{id}/... and counts the call. */
+static void count_call(gw_http *h)
+{
+    const char *p = h->path;
+    if (strncmp(p, "/apps/", 6) == 0) {
+        const char *id = p + 6, *end = strchr(id, '/');
+        size_t n = end ? (size_t)(end - id) : strlen(id);
+        snprintf(h->app_id, sizeof(h->app_id), "%.*s", (int)n, id);
+    }
+    gw_metrics_app_add(gw_m.http_calls, h->app_id, 1);
+    gw_metrics_app_add(gw_m.http_rx_bytes, h->app_id, (double)h->body.len);
+}
+
 /* Runs gw_api and issues its publishes. */
 static void run(gw_http *h)
 {
     gw_server *s = h->srv;
+    if (run_ops(h))
+        return;
+    count_call(h);
     gw_api_request req = {h->method,    h->path,     &h->query,
                           h->body.data, h->body.len, hc_wall_ms() / 1000};
     gw_api_handle(s->apps, &req, &h->resp);
@@ -155,6 +215,7 @@ static void run(gw_http *h)
         return;
     }
     h->pending = (int)h->resp.npubs + 1;
+    h->t0_ns = uv_hrtime();
     for (size_t i = 0; i < h->resp.npubs; i++) {
         const gw_api_publish *p = &h->resp.pubs[i];
         gw_publish pub = {p->app_id, p->channel, p->name, p->data, p->data_len, p->socket_id, NULL};
@@ -237,8 +298,9 @@ static int write_headers(struct lws *wsi, gw_http *h)
 {
     unsigned char buf[LWS_PRE + 512];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned)h->resp.status, "application/json",
-                                    h->resp.body.len, &p, end))
+    if (lws_add_http_common_headers(wsi, (unsigned)h->resp.status,
+                                    h->ctype ? h->ctype : "application/json", h->resp.body.len, &p,
+                                    end))
         return -1;
     if (h->close_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
                                                        (const unsigned char *)"close", 5, &p, end))

@@ -5,9 +5,9 @@
  * with an asynchronous acknowledgement, and hands every broker Event to the
  * handler gw_server installs. Which broker owns a channel, links coming
  * and going, re-homing and retries are the implementation's business:
- * gw_link_tcp.c (protobuf over TCP, one link per broker) now, an embedded
- * broker core later. This header owns only the interface; gw_server and
- * gw_main are its callers.
+ * gw_link_tcp.c (protobuf over TCP, one link per broker) or
+ * gw_link_embedded.c (the broker core in this process). This header owns only the interface;
+ * gw_server and gw_main are its callers.
  */
 #ifndef GW_LINK_H
 #define GW_LINK_H
@@ -103,5 +103,14 @@ static inline void gw_link_close(gw_link *l, void (*done)(void *ud), void *ud)
  * malformed. */
 gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, unsigned refresh_s,
                          const char *node_id, char *err, size_t errlen);
+
+/* Calls fn once per configured broker of a TCP link (only): its address
+ * and whether its link is up. For the metrics. */
+void gw_link_tcp_report(gw_link *l, void (*fn)(void *ud, const char *broker, bool up), void *ud);
+
+/* The embedded implementation (gw_link_embedded.c): the broker core and an
+ * in-memory store in this process, history_size entries kept per channel,
+ * at most max_channels idle channels remembered. Always ready. */
+gw_link *gw_link_embedded_new(uv_loop_t *loop, size_t history_size, size_t max_channels);
 
 #endif

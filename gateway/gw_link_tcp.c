@@ -998,3 +998,10 @@ gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, unsigned refr
     }
     return &tl->base;
 }
+
+void gw_link_tcp_report(gw_link *l, void (*fn)(void *ud, const char *broker, bool up), void *ud)
+{
+    tcp_link *tl = (tcp_link *)l;
+    for (size_t i = 0; i < tl->n; i++)
+        fn(ud, tl->b[i].addr, tl->b[i].st == ST_UP);
+}

@@ -5,8 +5,9 @@
  * it loads (--apps-file and/or the default-app environment), the libuv
  * loop and signal handling (SIGINT/SIGTERM: stop accepting, close every
  * connection and broker link, exit 0). Everything else is done by
- * gw_server (client side) and gw_link (broker side), which it creates and
- * wires together. Nothing calls it.
+ * gw_server (client side) and gw_link (broker side: TCP links to brokers,
+ * or the embedded broker core when none is configured), which it creates
+ * and wires together. Nothing calls it.
  */
 #include <signal.h>
 #include <stddef.h>
@@ -18,12 +19,15 @@
 #include <uv.h>
 
 #include "gw_link.h"
+#include "gw_metrics.h"
 #include "gw_outq.h"
 #include "gw_server.h"
 #include "hc_apps.h"
 #include "hc_config.h"
 #include "hc_log.h"
 #include "hc_mem.h"
+#include "hc_metrics.h"
+#include "hc_opsd.h"
 
 typedef struct gw_config {
     char *host;
@@ -37,6 +41,12 @@ typedef struct gw_config {
     long max_message_size;
     long max_subscriptions;
     char *log_level;
+    char *log_format;
+    bool embedded;
+    long history_size;
+    char *metrics_host;
+    long metrics_port;
+    long drain_seconds;
 } gw_config;
 
 #define OPT(name, env, alt, type, def, help, field)                                                \
@@ -49,9 +59,15 @@ static const hc_opt options[] = {
     OPT("port", "HERALD_PORT", "SOKETI_PORT", HC_OPT_INT, "6001",
         "port for WebSocket clients and the HTTP API", port),
     OPT("brokers", "HERALD_BROKERS", NULL, HC_OPT_STRING, "127.0.0.1:7001",
-        "comma-separated broker addresses (host:port), or dns:NAME:PORT", brokers),
+        "comma-separated broker addresses (host:port), or dns:NAME:PORT; empty: embedded mode",
+        brokers),
     OPT("broker-refresh", "HERALD_BROKER_REFRESH", NULL, HC_OPT_INT, "10",
         "seconds between lookups of a dns: broker name", broker_refresh),
+    OPT("embedded", "HERALD_EMBEDDED", NULL, HC_OPT_BOOL, "false",
+        "run the broker core in this process with an in-memory store (no brokers, no Redis)",
+        embedded),
+    OPT("history-size", "HERALD_HISTORY_SIZE", NULL, HC_OPT_INT, "1000",
+        "embedded mode: events kept per channel", history_size),
     OPT("gateway-id", "HERALD_GATEWAY_ID", NULL, HC_OPT_STRING, NULL,
         "this gateway's name in the cluster (default: random)", gateway_id),
     OPT("apps-file", "HERALD_APPS_FILE", NULL, HC_OPT_STRING, NULL,
@@ -68,15 +84,32 @@ static const hc_opt options[] = {
         "channels one connection may subscribe to", max_subscriptions),
     OPT("log-level", "HERALD_LOG_LEVEL", NULL, HC_OPT_STRING, "info", "debug, info, warn or error",
         log_level),
+    OPT("log-format", "HERALD_LOG_FORMAT", NULL, HC_OPT_STRING, "text",
+        "text, or json (one object per line: ts, level, component, msg, app, socket, channel)",
+        log_format),
+    OPT("metrics-host", "HERALD_METRICS_HOST", NULL, HC_OPT_STRING, "0.0.0.0",
+        "address of the metrics/health port", metrics_host),
+    OPT("metrics-port", "HERALD_METRICS_PORT", "METRICS_SERVER_PORT", HC_OPT_INT, "9601",
+        "port for /metrics (Prometheus), /health, /ready, /accept-traffic; 0 disables",
+        metrics_port),
+    OPT("drain-seconds", "HERALD_DRAIN_SECONDS", NULL, HC_OPT_INT, "10",
+        "on SIGTERM, close connections (4200) spread over this many seconds, then exit",
+        drain_seconds),
 };
 #define NOPTS (sizeof(options) / sizeof(options[0]))
+
+/* Idle channels the embedded store remembers (offsets, epoch, history). */
+#define EMBEDDED_MAX_CHANNELS 100000
 
 typedef struct gw_main {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     gw_server *server;
     gw_link *link;
-    bool stopping;
+    hc_metrics *metrics;
+    hc_opsd *opsd;
+    long drain_seconds;
+    bool stopping, draining, embedded;
 } gw_main;
 
 static const char *env_lookup(const char *name)
@@ -146,6 +179,12 @@ static bool check_config(const gw_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "--pong-timeout must be at least 1 s");
     else if (cfg->max_message_size < 64)
         snprintf(err, errlen, "--max-message-size must be at least 64 bytes");
+    else if (cfg->metrics_port < 0 || cfg->metrics_port > 65535)
+        snprintf(err, errlen, "--metrics-port must be 0..65535 (0 disables)");
+    else if (cfg->drain_seconds < 0)
+        snprintf(err, errlen, "--drain-seconds must not be negative");
+    else if (cfg->history_size < 1)
+        snprintf(err, errlen, "--history-size must be at least 1");
     else if (cfg->max_subscriptions < 0)
         snprintf(err, errlen, "--max-subscriptions must not be negative (0 = unlimited)");
     else
@@ -167,14 +206,76 @@ static void shutdown_all(gw_main *m)
     hc_info("shutting down");
     uv_close((uv_handle_t *)&m->sigint, NULL);
     uv_close((uv_handle_t *)&m->sigterm, NULL);
+    hc_opsd_close(m->opsd);
+    m->opsd = NULL;
     gw_server_stop(m->server);
     gw_link_close(m->link, link_closed, m);
 }
 
+static void drained(void *ud)
+{
+    shutdown_all(ud);
+}
+
+/* SIGTERM drains (a second one, or SIGINT, stops at once). */
 static void on_signal(uv_signal_t *h, int signum)
 {
-    (void)signum;
-    shutdown_all(h->data);
+    gw_main *m = h->data;
+    if (signum == SIGTERM && !m->draining && !m->stopping) {
+        m->draining = true;
+        hc_info("SIGTERM: draining over %ld s", m->drain_seconds);
+        gw_server_drain(m->server, (uint64_t)m->drain_seconds * 1000, drained, m);
+        return;
+    }
+    shutdown_all(m);
+}
+
+static bool ops_ready(void *ud, char *why, size_t whylen)
+{
+    gw_main *m = ud;
+    return gw_server_ready(m->server, why, whylen);
+}
+
+static bool ops_accepting(void *ud, char *why, size_t whylen)
+{
+    gw_main *m = ud;
+    return gw_server_accepting(m->server, why, whylen);
+}
+
+static void report_link(void *ud, const char *broker, bool up)
+{
+    (void)ud;
+    const char *v[1] = {broker};
+    hc_metric_set(gw_m.broker_link_up, v, up ? 1 : 0);
+}
+
+static void ops_collect(void *ud)
+{
+    gw_main *m = ud;
+    gw_server_collect(m->server);
+    if (m->link && !m->embedded)
+        gw_link_tcp_report(m->link, report_link, m);
+}
+
+/* Starts the metrics/health port; false (logged) when it cannot listen. */
+static bool start_opsd(gw_main *m, const gw_config *cfg)
+{
+    if (cfg->metrics_port == 0)
+        return true;
+    hc_opsd_opts o = {.host = cfg->metrics_host,
+                      .port = (int)cfg->metrics_port,
+                      .metrics = m->metrics,
+                      .ready = ops_ready,
+                      .accept = ops_accepting,
+                      .collect = ops_collect,
+                      .ud = m};
+    char err[256];
+    m->opsd = hc_opsd_new(&m->loop, &o, err, sizeof(err));
+    if (!m->opsd) {
+        hc_error("%s", err);
+        return false;
+    }
+    return true;
 }
 
 static void report_handle(uv_handle_t *h, void *arg)
@@ -190,12 +291,19 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
     gw_main m;
     memset(&m, 0, sizeof(m));
     uv_loop_init(&m.loop);
-    m.link = gw_link_tcp_new(&m.loop, cfg->brokers,
-                             (unsigned)(cfg->broker_refresh > 0 ? cfg->broker_refresh : 1),
-                             cfg->gateway_id, err, sizeof(err));
+    m.metrics = hc_metrics_new();
+    gw_metrics_init(m.metrics, (int)cfg->port);
+    m.embedded = cfg->embedded;
+    if (cfg->embedded)
+        m.link = gw_link_embedded_new(&m.loop, (size_t)cfg->history_size, EMBEDDED_MAX_CHANNELS);
+    else
+        m.link = gw_link_tcp_new(&m.loop, cfg->brokers,
+                                 (unsigned)(cfg->broker_refresh > 0 ? cfg->broker_refresh : 1),
+                                 cfg->gateway_id, err, sizeof(err));
     if (!m.link) {
         hc_error("%s", err);
         uv_loop_close(&m.loop);
+        hc_metrics_free(m.metrics);
         return 1;
     }
     gw_server_config sc = {cfg->host,
@@ -212,6 +320,17 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
         gw_link_close(m.link, link_closed, &m);
         uv_run(&m.loop, UV_RUN_DEFAULT);
         uv_loop_close(&m.loop);
+        hc_metrics_free(m.metrics);
+        return 1;
+    }
+    m.drain_seconds = cfg->drain_seconds;
+    if (!start_opsd(&m, cfg)) {
+        gw_server_stop(m.server);
+        gw_link_close(m.link, link_closed, &m);
+        uv_run(&m.loop, UV_RUN_DEFAULT);
+        gw_server_free(m.server);
+        uv_loop_close(&m.loop);
+        hc_metrics_free(m.metrics);
         return 1;
     }
     uv_signal_init(&m.loop, &m.sigint);
@@ -219,12 +338,16 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
     m.sigint.data = m.sigterm.data = &m;
     uv_signal_start(&m.sigint, on_signal, SIGINT);
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
-    hc_info("gateway %s: %zu app(s), brokers %s, socket ids %u.*", cfg->gateway_id,
-            hc_apps_count(apps), cfg->brokers, sc.gateway_num);
+    hc_info("gateway %s: %zu app(s), %s%s, socket ids %u.*", cfg->gateway_id, hc_apps_count(apps),
+            cfg->embedded ? "embedded broker (in-memory store)" : "brokers ",
+            cfg->embedded ? "" : cfg->brokers, sc.gateway_num);
+    if (m.opsd)
+        hc_info("metrics and health on %s:%d", cfg->metrics_host, hc_opsd_port(m.opsd));
     printf("herald-gateway listening on %s:%d\n", cfg->host, gw_server_port(m.server));
     fflush(stdout);
     uv_run(&m.loop, UV_RUN_DEFAULT);
     gw_server_free(m.server);
+    hc_metrics_free(m.metrics);
     if (uv_loop_close(&m.loop) != 0) {
         uv_walk(&m.loop, report_handle, NULL);
         return 1;
@@ -251,6 +374,11 @@ int main(int argc, char **argv)
         snprintf(err, sizeof(err), "unknown --log-level '%s'", cfg.log_level);
         st = HC_CONFIG_ERROR;
     }
+    hc_log_format format = HC_LOG_TEXT;
+    if (st == HC_CONFIG_OK && hc_log_parse_format(cfg.log_format, &format) < 0) {
+        snprintf(err, sizeof(err), "unknown --log-format '%s' (text or json)", cfg.log_format);
+        st = HC_CONFIG_ERROR;
+    }
     if (st == HC_CONFIG_OK && !check_config(&cfg, err, sizeof(err)))
         st = HC_CONFIG_ERROR;
     if (st != HC_CONFIG_OK) {
@@ -264,7 +392,10 @@ int main(int argc, char **argv)
         snprintf(id, sizeof(id), "gateway-%08x", random_u32());
         cfg.gateway_id = hc_strdup(id);
     }
+    if (!cfg.brokers || !cfg.brokers[0])
+        cfg.embedded = true; /* no broker configured: embedded mode */
     hc_log_set_level(level);
+    hc_log_set_format(format);
     hc_log_set_component(cfg.gateway_id);
     signal(SIGPIPE, SIG_IGN);
 

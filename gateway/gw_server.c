@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_metrics.h"
 #include "gw_pusher.h"
 #include "gw_server_int.h"
 #include "hc_clock.h"
@@ -29,6 +30,7 @@
 #define SWEEP_MAX_MS 1000
 #define DRAIN_MAX_MS 1000 /* at shutdown, clients get this long to leave */
 #define DRAIN_TICK_MS 50
+#define DRAIN_GRACE_MS 2000 /* after the drain window, for the last closes */
 
 struct gw_conn {
     gw_server *srv;
@@ -40,6 +42,8 @@ struct gw_conn {
     uint64_t heard_ms; /* last time anything came from the client */
     uint64_t ping_ms;  /* when our ping went out; 0 = none pending */
     bool closing;
+    bool counted;         /* in soketi_connected (handshake accepted) */
+    uint64_t drain_at_ms; /* while draining: when to close it (4200) */
     int close_code;
     char close_reason[124]; /* a close frame's reason is at most 123 bytes */
     char socket_id[32];
@@ -79,6 +83,7 @@ static void io_close(void *ud, int code, const char *reason)
 static int io_subscribe(void *ud, const char *channel)
 {
     gw_conn *c = ud;
+    hc_debug_ctx(c->pusher.app->id, c->socket_id, channel, "subscribe");
     return gw_subs_join(c->srv->subs, &c->sub, c->pusher.app->id, channel);
 }
 
@@ -91,6 +96,7 @@ static int io_is_subscribed(void *ud, const char *channel)
 static int io_unsubscribe(void *ud, const char *channel)
 {
     gw_conn *c = ud;
+    hc_debug_ctx(c->pusher.app->id, c->socket_id, channel, "unsubscribe");
     return gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
 }
 
@@ -110,8 +116,9 @@ static void hook_overflow(void *ud, gw_subscriber *s)
 {
     (void)ud;
     gw_conn *c = s->owner;
-    hc_warn("connection %s is too slow: %zu frames queued; closing it (4100)", c->socket_id,
-            gw_outq_len(&s->q));
+    hc_metric_inc1(gw_m.slow_disconnections, c->pusher.app ? c->pusher.app->id : "");
+    hc_warn_ctx(c->pusher.app ? c->pusher.app->id : NULL, c->socket_id, NULL,
+                "connection too slow: %zu frames queued; closing it (4100)", gw_outq_len(&s->q));
     gw_outq_free(&s->q); /* it would not read them anyway */
     conn_close(c, GW_PUSHER_OVER_CAPACITY, "Over capacity: the connection fell too far behind");
 }
@@ -178,16 +185,21 @@ static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
         gw_pusher_handshake(s->apps, path, hc_query_get(&q, "protocol"), &app, why, sizeof(why));
     hc_query_free(&q);
     gw_pusher_init(&c->pusher, &pusher_io, c, app, c->socket_id, s->cfg.max_subscriptions);
-    if (!code && s->stopping) {
+    if (!code && (s->stopping || s->draining)) {
         code = GW_PUSHER_RECONNECT;
         snprintf(why, sizeof(why), "Server shutting down: reconnect");
     }
     if (code) {
-        hc_debug("refusing WebSocket %s: %d %s", path, code, why);
+        hc_debug_ctx(app ? app->id : NULL, c->socket_id, NULL, "refusing WebSocket %s: %d %s", path,
+                     code, why);
         gw_pusher_fatal(&c->pusher, code, why);
         return 0;
     }
     gw_pusher_established(&c->pusher, s->cfg.activity_timeout);
+    c->counted = true;
+    hc_debug_ctx(app->id, c->socket_id, NULL, "connected");
+    gw_metrics_app_add(gw_m.new_connections, app->id, 1);
+    gw_metrics_app_add(gw_m.connected, app->id, 1);
     return 0;
 }
 
@@ -197,6 +209,11 @@ static void ws_closed(gw_server *s, gw_pss *pss)
     if (!c)
         return;
     pss->conn = NULL;
+    if (c->counted) {
+        hc_debug_ctx(c->pusher.app->id, c->socket_id, NULL, "disconnected");
+        gw_metrics_app_add(gw_m.new_disconnections, c->pusher.app->id, 1);
+        gw_metrics_app_add(gw_m.connected, c->pusher.app->id, -1);
+    }
     gw_subs_leave_all(s->subs, &c->sub);
     if (c->prev)
         c->prev->next = c->next;
@@ -215,6 +232,10 @@ static int ws_receive(gw_server *s, struct lws *wsi, gw_conn *c, const void *in,
     c->heard_ms = hc_mono_ms();
     c->ping_ms = 0;
     bool final = lws_is_final_fragment(wsi);
+    const char *app_id = c->pusher.app ? c->pusher.app->id : "";
+    gw_metrics_app_add(gw_m.ws_rx_bytes, app_id, (double)len);
+    if (final)
+        gw_metrics_app_add(gw_m.ws_rx_messages, app_id, 1);
     if (c->closing || c->rx_dropping) {
         if (final)
             c->rx_dropping = false;
@@ -252,19 +273,33 @@ static int ws_writeable(struct lws *wsi, gw_conn *c)
      * takes them: one frame per callback falls behind for good as soon as
      * frames are queued faster than the loop turns (a burst of replies to
      * pipelined requests, a busy channel), and the client would then be
-     * cut off as "too slow" although it reads everything. */
-    for (int i = 0; i < WRITE_BURST; i++) {
+     * cut off as "too slow" although it reads everything. Metrics are
+     * added once per callback, not per frame. */
+    size_t bytes = 0;
+    int frames = 0, rc = 0;
+    for (; frames < WRITE_BURST; frames++) {
         hc_rbuf *f = gw_outq_peek(&c->sub.q);
         if (!f)
             break;
-        if (i > 0 && lws_send_pipe_choked(wsi))
+        if (frames > 0 && lws_send_pipe_choked(wsi))
             break;
         size_t len = f->len;
         int n = lws_write(wsi, hc_rbuf_data(f), len, LWS_WRITE_TEXT);
         gw_outq_pop(&c->sub.q);
-        if (n < (int)len)
-            return -1;
+        bytes += len;
+        if (n < (int)len) {
+            rc = -1;
+            frames++;
+            break;
+        }
     }
+    if (frames) {
+        const char *app_id = c->pusher.app ? c->pusher.app->id : "";
+        gw_metrics_app_add(gw_m.ws_tx_bytes, app_id, (double)bytes);
+        gw_metrics_app_add(gw_m.ws_tx_messages, app_id, (double)frames);
+    }
+    if (rc)
+        return rc;
     if (gw_outq_len(&c->sub.q))
         lws_callback_on_writable(wsi);
     else if (c->closing)
@@ -339,8 +374,8 @@ static void sweep(uv_timer_t *t)
         if (c->closing)
             continue;
         if (c->ping_ms && now - c->ping_ms >= grace) {
-            hc_debug("connection %s: no pong within %ld s; closing (4201)", c->socket_id,
-                     s->cfg.pong_timeout);
+            hc_debug_ctx(c->pusher.app ? c->pusher.app->id : NULL, c->socket_id, NULL,
+                         "no pong within %ld s; closing (4201)", s->cfg.pong_timeout);
             gw_pusher_fatal(&c->pusher, GW_PUSHER_PONG_MISSING, "Pong reply not received");
         } else if (!c->ping_ms && now - c->heard_ms >= idle) {
             gw_pusher_ping(&c->pusher);
@@ -472,9 +507,110 @@ int gw_server_port(const gw_server *s)
     return s->port;
 }
 
+/* ---- drain (SIGTERM), readiness, scrape-time gauges ------------------ */
+
+/* xorshift64: jitter only, not security */
+static uint64_t next_rand(gw_server *s)
+{
+    uint64_t x = s->rng ? s->rng : (0x9e3779b97f4a7c15ULL ^ s->cfg.gateway_num ^ uv_hrtime());
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    s->rng = x;
+    return x;
+}
+
+static void drain_finish(gw_server *s)
+{
+    if (s->drain_timer_open) {
+        uv_timer_stop(&s->drain_timer);
+        uv_close((uv_handle_t *)&s->drain_timer, NULL);
+        s->drain_timer_open = false;
+    }
+    void (*done)(void *) = s->drain_done;
+    s->drain_done = NULL;
+    if (done)
+        done(s->drain_ud);
+}
+
+/* Closes (4200) every connection whose moment has come; finishes when none
+ * is left or the window (plus a grace for the last closes) is over. */
+static void drain_step(uv_timer_t *t)
+{
+    gw_server *s = t->data;
+    uint64_t now = hc_mono_ms();
+    for (gw_conn *c = s->conns; c; c = c->next) {
+        if (c->closing || c->drain_at_ms > now)
+            continue;
+        hc_metric_add(gw_m.drain_closes, NULL, 1);
+        gw_pusher_fatal(&c->pusher, GW_PUSHER_RECONNECT, "Server draining: reconnect elsewhere");
+    }
+    if (s->nconns == 0 || now >= s->drain_end_ms + DRAIN_GRACE_MS) {
+        hc_info("drain finished (%zu connection(s) left)", s->nconns);
+        drain_finish(s);
+    }
+}
+
+void gw_server_drain(gw_server *s, uint64_t window_ms, void (*done)(void *ud), void *ud)
+{
+    if (s->stopping || s->draining) {
+        return;
+    }
+    s->draining = true;
+    s->drain_done = done;
+    s->drain_ud = ud;
+    uint64_t now = hc_mono_ms();
+    s->drain_end_ms = now + window_ms;
+    for (gw_conn *c = s->conns; c; c = c->next)
+        c->drain_at_ms = now + (window_ms ? next_rand(s) % (window_ms + 1) : 0);
+    hc_info("draining: refusing new connections, closing %zu over %llu ms", s->nconns,
+            (unsigned long long)window_ms);
+    uv_timer_init(s->loop, &s->drain_timer);
+    s->drain_timer.data = s;
+    s->drain_timer_open = true;
+    uv_timer_start(&s->drain_timer, drain_step, 0, DRAIN_TICK_MS);
+}
+
+bool gw_server_accepting(gw_server *s, char *why, size_t whylen)
+{
+    if (s->stopping || s->draining) {
+        snprintf(why, whylen, "draining: not accepting new connections");
+        return false;
+    }
+    return true;
+}
+
+bool gw_server_ready(gw_server *s, char *why, size_t whylen)
+{
+    if (!gw_server_accepting(s, why, whylen))
+        return false;
+    if (!s->link || !gw_link_ready(s->link)) {
+        snprintf(why, whylen, "no broker link is up");
+        return false;
+    }
+    return true;
+}
+
+void gw_server_collect(gw_server *s)
+{
+    hc_metric_reset(gw_m.subscriptions);
+    for (gw_conn *c = s->conns; c; c = c->next)
+        if (c->counted)
+            hc_metric_add1(gw_m.subscriptions, c->pusher.app->id,
+                           (double)gw_subscriber_count(&c->sub));
+    hc_metric_set(gw_m.channels, NULL, (double)gw_subs_channel_count(s->subs));
+    char why[128];
+    hc_metric_set(gw_m.ready, NULL, gw_server_ready(s, why, sizeof(why)) ? 1 : 0);
+    hc_metric_set(gw_m.draining, NULL, s->draining ? 1 : 0);
+}
+
 /* Ends the drain: closes the sweep timer and starts lws's destroy. */
 static void destroy_now(gw_server *s)
 {
+    if (s->drain_timer_open) {
+        s->drain_done = NULL;
+        drain_finish(s);
+    }
     if (s->sweep_open) {
         uv_timer_stop(&s->sweep);
         uv_close((uv_handle_t *)&s->sweep, NULL);

@@ -14,6 +14,7 @@
 #ifndef GW_SERVER_H
 #define GW_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,19 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
                          gw_link *link, char *err, size_t errlen);
 /* The port actually listened on. */
 int gw_server_port(const gw_server *s);
+/* Graceful drain: refuses new WebSocket connections (4200), stops
+ * reporting ready, and closes each existing connection with 4200 at a
+ * random moment within window_ms (so clients do not reconnect all at
+ * once). Calls done(ud) once no connection is left, or at the latest 2 s
+ * after the window; the caller then stops the server. */
+void gw_server_drain(gw_server *s, uint64_t window_ms, void (*done)(void *ud), void *ud);
+/* /accept-traffic: false (with why) while draining or stopping. */
+bool gw_server_accepting(gw_server *s, char *why, size_t whylen);
+/* /ready: accepting and the link can take publishes (a broker link up, or
+ * embedded). */
+bool gw_server_ready(gw_server *s, char *why, size_t whylen);
+/* Fills the scrape-time gauges (subscriptions, channels, ready). */
+void gw_server_collect(gw_server *s);
 /* Closes every connection and the listener; completes as the loop runs. */
 void gw_server_stop(gw_server *s);
 /* Frees what is left, once the loop has finished. */

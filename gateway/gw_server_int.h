@@ -37,6 +37,14 @@ struct gw_server {
     uint64_t next_socket;
     bool stopping;
     uint64_t drain_deadline_ms;
+    /* graceful drain (gw_server_drain) */
+    bool draining;
+    uv_timer_t drain_timer;
+    bool drain_timer_open;
+    uint64_t drain_end_ms;
+    void (*drain_done)(void *ud);
+    void *drain_ud;
+    uint64_t rng;
 };
 
 /* Per-wsi session data lws allocates (zeroed) for our protocol. */

@@ -105,12 +105,48 @@ static void test_long_message_truncated_not_overflowing(void **state)
     free(out);
 }
 
+static void emit_json(void)
+{
+    hc_log_set_component("gw \"1\"");
+    hc_log_set_level(HC_LOG_INFO);
+    hc_log_set_format(HC_LOG_JSON);
+    hc_info("plain\nline");
+    hc_warn_ctx("app-1", "1.2", "orders", "slow %d", 7);
+    hc_info_ctx(NULL, "1.3", NULL, "only socket");
+    hc_log_set_format(HC_LOG_TEXT);
+    hc_warn_ctx("app-1", "1.2", "orders", "as text");
+}
+
+static void test_json_lines_and_context(void **state)
+{
+    (void)state;
+    hc_log_format f = HC_LOG_TEXT;
+    assert_int_equal(hc_log_parse_format("json", &f), 0);
+    assert_int_equal(f, HC_LOG_JSON);
+    assert_int_equal(hc_log_parse_format("TEXT", &f), 0);
+    assert_int_equal(f, HC_LOG_TEXT);
+    assert_int_equal(hc_log_parse_format("yaml", &f), -1);
+    char *out = capture(emit_json);
+    char *l1 = out, *l2 = strchr(l1, '\n') + 1, *l3 = strchr(l2, '\n') + 1,
+         *l4 = strchr(l3, '\n') + 1;
+    assert_memory_equal(l1, "{\"ts\":\"", 7);
+    assert_non_null(strstr(l1, "\",\"level\":\"info\",\"component\":\"gw \\\"1\\\"\","
+                               "\"msg\":\"plain\\nline\"}\n"));
+    assert_non_null(strstr(l2, "\"level\":\"warn\""));
+    assert_non_null(strstr(l2, "\"msg\":\"slow 7\",\"app\":\"app-1\",\"socket\":\"1.2\","
+                               "\"channel\":\"orders\"}\n"));
+    assert_non_null(strstr(l3, "\"msg\":\"only socket\",\"socket\":\"1.3\"}\n"));
+    assert_non_null(strstr(l4, "as text [app=app-1 socket=1.2 channel=orders]\n"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_level),
         cmocka_unit_test(test_filter_and_format),
         cmocka_unit_test(test_long_message_truncated_not_overflowing),
+        cmocka_unit_test(test_json_lines_and_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,19 +66,24 @@ export class Cluster {
   /**
    * @param {object} o
    * @param {number} [o.gateways=1]
-   * @param {number} [o.brokers=1]
+   * @param {number} [o.brokers=1]  0: embedded mode (each gateway runs the broker
+   *   core in process; no brokers, no Redis). With HERALD_TEST_EMBEDDED=1, every
+   *   one-gateway cluster runs embedded (scripts/test's embedded pass).
    * @param {number} o.port         first gateway port
    * @param {number} o.brokerPort   first broker port
    * @param {number} o.redisPort
+   * @param {number} [o.metricsPort] herald-local --metrics-port BASE (default: off)
    * @param {object} [o.env]        extra environment for every component
    * @param {string} [o.buildDir]   default $HERALD_BUILD_DIR or "build"
    */
   constructor(o) {
     this.gateways = o.gateways ?? 1;
     this.brokers = o.brokers ?? 1;
+    if (process.env.HERALD_TEST_EMBEDDED === '1' && this.gateways === 1) this.brokers = 0;
     this.port = o.port;
     this.brokerPort = o.brokerPort;
     this.redisPort = o.redisPort;
+    this.metricsPort = o.metricsPort ?? 0;
     this.env = o.env ?? {};
     this.buildDir = o.buildDir ?? process.env.HERALD_BUILD_DIR ?? 'build';
     this.lines = [];
@@ -106,6 +111,7 @@ export class Cluster {
       '--build-dir', this.buildDir,
       '--state-dir', this.stateDir,
     ];
+    if (this.metricsPort) args.push('--metrics-port', String(this.metricsPort));
     this.proc = spawn(HERALD_LOCAL, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, HERALD_LOCAL_EXIT_WITH_PARENT: '1', ...this.env },
@@ -246,7 +252,7 @@ export class Cluster {
   }
 
   componentNames() {
-    const names = ['redis'];
+    const names = this.brokers > 0 ? ['redis'] : [];
     for (let j = 1; j <= this.brokers; j++) names.push(`broker-${j}`);
     for (let i = 1; i <= this.gateways; i++) names.push(`gateway-${i}`);
     return names;
