@@ -134,8 +134,8 @@ static void publish_done(void *ud, const gw_publish_result *r)
 static void run(gw_http *h)
 {
     gw_server *s = h->srv;
-    gw_api_request req = {h->method,    h->path,     &h->query,
-                          h->body.data, h->body.len, hc_wall_ms() / 1000};
+    gw_api_request req = {h->method,           h->path,   &h->query,   h->body.data, h->body.len,
+                          hc_wall_ms() / 1000, s->limits, hc_mono_ms()};
     gw_api_handle(s->apps, &req, &h->resp);
     hc_debug("http %s %s -> %d (%zu publish(es))", h->method, h->path, h->resp.status,
              h->resp.npubs);

@@ -18,8 +18,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hc_apps.h"
+#include "hc_rate.h"
 
 #define GW_PUSHER_PROTOCOL_MIN 5
 #define GW_PUSHER_PROTOCOL_MAX 7
@@ -27,13 +29,19 @@
 /* Close / error codes this module uses (PROTOCOL.md section 1). */
 #define GW_PUSHER_APP_UNKNOWN 4001
 #define GW_PUSHER_APP_DISABLED 4003
+#define GW_PUSHER_OVER_QUOTA 4004
 #define GW_PUSHER_PATH_NOT_FOUND 4005
 #define GW_PUSHER_UNSUPPORTED_PROTOCOL 4007
 #define GW_PUSHER_NO_PROTOCOL 4008
+#define GW_PUSHER_UNAUTHORIZED 4009
 #define GW_PUSHER_OVER_CAPACITY 4100
 #define GW_PUSHER_RECONNECT 4200
 #define GW_PUSHER_PONG_MISSING 4201
+#define GW_PUSHER_CLIENT_EVENT_RATE 4301
 #define GW_PUSHER_MESSAGE_TOO_BIG 1009
+
+/* Longest user id a connection may sign in with. */
+#define GW_PUSHER_USER_ID_MAX 200
 
 typedef struct gw_pusher_io {
     /* Queues one text frame (the bytes are copied). */
@@ -47,9 +55,10 @@ typedef struct gw_pusher_io {
     int (*is_subscribed)(void *ud, const char *channel);
     /* Removes it: 1 if removed, 0 if it was not subscribed. */
     int (*unsubscribe)(void *ud, const char *channel);
-    /* Publishes a client event (unused until private/presence channels
-     * exist; may be NULL). */
-    void (*publish)(void *ud, const char *channel, const char *name, const char *data, size_t len);
+    /* Publishes a client event on channel, excluding this connection's
+     * socket_id from delivery; user_id is NULL or the presence user. */
+    void (*publish)(void *ud, const char *channel, const char *name, const char *data, size_t len,
+                    const char *user_id);
 } gw_pusher_io;
 
 typedef struct gw_pusher_conn {
@@ -57,9 +66,13 @@ typedef struct gw_pusher_conn {
     void *ud;
     const hc_app *app; /* borrowed from the registry */
     char socket_id[32];
-    size_t nsubs;    /* channels subscribed */
-    size_t max_subs; /* per connection; 0 = unlimited */
-    bool closed;     /* a fatal error was sent; further input is ignored */
+    size_t nsubs;        /* channels subscribed */
+    size_t max_subs;     /* per connection; 0 = unlimited */
+    bool closed;         /* a fatal error was sent; further input is ignored */
+    hc_rate client_rate; /* client events this second (gw_client.c) */
+    /* user sign-in (gw_user.c): the signed-in user's id, "" when none */
+    char user_id[GW_PUSHER_USER_ID_MAX + 1];
+    uint64_t opened_ms; /* monotonic time of gw_pusher_init (sign-in deadline) */
 } gw_pusher_conn;
 
 /* Checks a WebSocket handshake: path must be /app/{key} for a known,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gw_pusher.h"
+#include "gw_user.h"
 #include "gw_server_int.h"
 #include "hc_clock.h"
 #include "hc_log.h"
@@ -39,6 +40,7 @@ struct gw_conn {
     uint64_t heard_ms; /* last time anything came from the client */
     uint64_t ping_ms;  /* when our ping went out; 0 = none pending */
     bool closing;
+    bool counted; /* counted in srv->limits for its app */
     int close_code;
     char close_reason[124]; /* a close frame's reason is at most 123 bytes */
     char socket_id[32];
@@ -93,8 +95,27 @@ static int io_unsubscribe(void *ud, const char *channel)
     return gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
 }
 
+static void client_published(void *ud, const gw_publish_result *r)
+{
+    (void)ud;
+    if (!r->ok)
+        hc_debug("client event not published: %s", r->error ? r->error : "unknown error");
+}
+
+static void io_publish(void *ud, const char *channel, const char *name, const char *data,
+                       size_t len, const char *user_id)
+{
+    gw_conn *c = ud;
+    if (!c->srv->link || !gw_link_ready(c->srv->link)) {
+        gw_pusher_error(&c->pusher, 0, "Client event not sent: no broker is reachable");
+        return;
+    }
+    gw_publish p = {c->pusher.app->id, channel, name, data, len, c->socket_id, user_id};
+    gw_link_publish(c->srv->link, &p, client_published, NULL);
+}
+
 static const gw_pusher_io pusher_io = {io_send,          io_close,       io_subscribe,
-                                       io_is_subscribed, io_unsubscribe, NULL};
+                                       io_is_subscribed, io_unsubscribe, io_publish};
 
 /* ---- gw_subs hooks --------------------------------------------------- */
 
@@ -132,6 +153,12 @@ static void hook_last(void *ud, const char *app_id, const char *channel)
 static void on_broker_event(void *ud, const Herald__Event *ev)
 {
     gw_server *s = ud;
+    const char *user = gw_user_control_user(ev->channel);
+    if (user) { /* a control event between gateways: never delivered */
+        for (gw_conn *c = s->conns; c; c = c->next)
+            gw_user_control(&c->pusher, ev->app_id, user, ev->name ? ev->name : "");
+        return;
+    }
     gw_subs_deliver(s->subs, ev);
 }
 
@@ -181,6 +208,11 @@ static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
         code = GW_PUSHER_RECONNECT;
         snprintf(why, sizeof(why), "Server shutting down: reconnect");
     }
+    if (!code && !(c->counted = gw_limits_conn_open(s->limits, app))) {
+        code = GW_PUSHER_OVER_QUOTA;
+        snprintf(why, sizeof(why), "Over quota: the app allows %ld connections",
+                 app->max_connections);
+    }
     if (code) {
         hc_debug("refusing WebSocket %s: %d %s", path, code, why);
         gw_pusher_fatal(&c->pusher, code, why);
@@ -196,6 +228,8 @@ static void ws_closed(gw_server *s, gw_pss *pss)
     if (!c)
         return;
     pss->conn = NULL;
+    if (c->counted)
+        gw_limits_conn_close(s->limits, c->pusher.app);
     gw_subs_leave_all(s->subs, &c->sub);
     if (c->prev)
         c->prev->next = c->next;
@@ -327,7 +361,7 @@ static void sweep(uv_timer_t *t)
     uint64_t idle = (uint64_t)s->cfg.activity_timeout * 1000;
     uint64_t grace = (uint64_t)s->cfg.pong_timeout * 1000;
     for (gw_conn *c = s->conns; c; c = c->next) {
-        if (c->closing)
+        if (c->closing || gw_user_deadline(&c->pusher, now))
             continue;
         if (c->ping_ms && now - c->ping_ms >= grace) {
             hc_debug("connection %s: no pong within %ld s; closing (4201)", c->socket_id,
@@ -442,9 +476,11 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     s->apps = apps;
     s->link = link;
     s->subs = gw_subs_new(&hooks, s, LWS_PRE);
+    s->limits = gw_limits_new();
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
     if (!start_lws(s, err, errlen)) {
         gw_subs_free(s->subs);
+        gw_limits_free(s->limits);
         free(s->host);
         free(s);
         return NULL;
@@ -518,6 +554,7 @@ void gw_server_free(gw_server *s)
     s->link = NULL; /* may already be gone: leave it alone */
     gw__http_detach_all(s);
     gw_subs_free(s->subs);
+    gw_limits_free(s->limits);
     free(s->host);
     free(s);
 }
