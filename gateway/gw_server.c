@@ -150,9 +150,63 @@ static void hook_last(void *ud, const char *app_id, const char *channel)
         gw_link_unsubscribe(s->link, app_id, channel);
 }
 
+/* ---- cluster-wide connection counts (gw_limits) ---------------------- */
+
+/* Another gateway's "<gateway_num> <conns>" for an app; our own come back
+ * too and are skipped. */
+static void on_conn_report(gw_server *s, const Herald__Event *ev)
+{
+    char text[64], gw[16];
+    long conns;
+    const hc_app *app = hc_apps_by_id(s->apps, ev->app_id);
+    if (!app || ev->data.len >= sizeof(text))
+        return;
+    memcpy(text, ev->data.data, ev->data.len);
+    text[ev->data.len] = '\0';
+    if (sscanf(text, "%15s %ld", gw, &conns) != 2)
+        return;
+    char self[16];
+    snprintf(self, sizeof(self), "%u", s->cfg.gateway_num);
+    if (strcmp(gw, self) != 0)
+        gw_limits_remote(s->limits, app, gw, conns, hc_mono_ms());
+}
+
+static void report_published(void *ud, const gw_publish_result *r)
+{
+    (void)ud;
+    if (!r->ok)
+        hc_debug("connection count not published: %s", r->error ? r->error : "unknown error");
+}
+
+static bool report_conns(void *ud, const hc_app *app, long conns)
+{
+    gw_server *s = ud;
+    if (!s->link || !gw_link_ready(s->link))
+        return false;
+    char data[64];
+    int n = snprintf(data, sizeof(data), "%u %ld", s->cfg.gateway_num, conns);
+    gw_publish p = {app->id, GW_LIMITS_CHANNEL, "herald:conns", data, (size_t)n, NULL, NULL};
+    gw_link_publish(s->link, &p, report_published, NULL);
+    return true;
+}
+
+/* Follows the count channel of every app with a connection limit. */
+static void follow_conn_counts(gw_server *s)
+{
+    for (size_t i = 0; i < hc_apps_count(s->apps); i++) {
+        const hc_app *a = hc_apps_at(s->apps, i);
+        if (a->max_connections >= 0)
+            gw_link_subscribe(s->link, a->id, GW_LIMITS_CHANNEL);
+    }
+}
+
 static void on_broker_event(void *ud, const Herald__Event *ev)
 {
     gw_server *s = ud;
+    if (ev->channel && strcmp(ev->channel, GW_LIMITS_CHANNEL) == 0) {
+        on_conn_report(s, ev);
+        return;
+    }
     const char *user = gw_user_control_user(ev->channel);
     if (user) { /* a control event between gateways: never delivered */
         for (gw_conn *c = s->conns; c; c = c->next)
@@ -208,7 +262,7 @@ static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
         code = GW_PUSHER_RECONNECT;
         snprintf(why, sizeof(why), "Server shutting down: reconnect");
     }
-    if (!code && !(c->counted = gw_limits_conn_open(s->limits, app))) {
+    if (!code && !(c->counted = gw_limits_conn_open(s->limits, app, hc_mono_ms()))) {
         code = GW_PUSHER_OVER_QUOTA;
         snprintf(why, sizeof(why), "Over quota: the app allows %ld connections",
                  app->max_connections);
@@ -360,6 +414,7 @@ static void sweep(uv_timer_t *t)
     uint64_t now = hc_mono_ms();
     uint64_t idle = (uint64_t)s->cfg.activity_timeout * 1000;
     uint64_t grace = (uint64_t)s->cfg.pong_timeout * 1000;
+    gw_limits_report(s->limits, now, report_conns, s);
     for (gw_conn *c = s->conns; c; c = c->next) {
         if (c->closing || gw_user_deadline(&c->pusher, now))
             continue;
@@ -486,6 +541,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
         return NULL;
     }
     gw_link_set_handler(link, on_broker_event, s);
+    follow_conn_counts(s);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
