@@ -4,9 +4,10 @@
  * Owns the protocol state of a connection (its app, socket_id, how many
  * channels it is subscribed to) and the exact JSON of every reply: it
  * parses one complete text message at a time and answers pusher:ping,
- * pusher:subscribe / pusher:unsubscribe (public channels for now), and
- * refuses with pusher:error / pusher:subscription_error what it does not
- * accept. It also checks a WebSocket handshake (path /app/{key}, protocol
+ * pusher:subscribe / pusher:unsubscribe, and refuses with pusher:error /
+ * pusher:subscription_error what it does not accept. Channel auth
+ * (gw_auth), client events (gw_client) and sign-in (gw_user) are decided
+ * in their own modules, which it calls. It also checks a WebSocket handshake (path /app/{key}, protocol
  * version) and writes connection_established. It knows nothing of
  * libwebsockets, sockets or brokers: it acts only through gw_pusher_io
  * (send a text frame, close with code and reason, join/leave a channel in

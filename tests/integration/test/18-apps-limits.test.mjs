@@ -130,4 +130,34 @@ describe('apps and limits', () => {
     const res = await sdk.trigger('x', 'ev', {}).catch((e) => e);
     assert.equal(res.status, 403);
   });
+
+  test('the connections of a gateway killed with -9 stop counting once its report is stale', async () => {
+    const held = [];
+    for (let n = 0; n < 3; n++) {
+      held.push(
+        await eventually(async () => (await RawClient.established(cluster.wsUrl(2), 2000)).client, {
+          what: 'a connection on gateway-2',
+        }),
+      );
+    }
+    // gateway-1 knows gateway-2 is full
+    await eventually(
+      async () => {
+        const c = await RawClient.connect(cluster.wsUrl(1));
+        const m = await c.next((x) => x.event === 'pusher:connection_established' || x.event === 'pusher:error');
+        c.close();
+        if (m.event !== 'pusher:error') throw new Error('gateway-1 accepted a 4th connection');
+      },
+      { what: 'gateway-1 to refuse' },
+    );
+    await cluster.kill('gateway-2', 'KILL');
+    // within the staleness period (15 s) plus a sweep, gateway-1 accepts again
+    const back = await eventually(async () => (await RawClient.established(cluster.wsUrl(1), 2000)).client, {
+      timeout: 30000,
+      interval: 500,
+      what: 'gateway-1 to accept once gateway-2 is gone',
+    });
+    await answersPing(back);
+    for (const c of held) c.close();
+  });
 });
