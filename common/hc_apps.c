@@ -47,8 +47,34 @@ static const hc_app_limit hc_app_limits[] = {
     {"maxEventPayloadInKb", "MAX_EVENT_PAYLOAD_IN_KB", 1024, HC_LIM_SIZE,
      offsetof(hc_app, max_payload_bytes)},
     {"maxEventBatchSize", "MAX_EVENT_BATCH_SIZE", 1, HC_LIM_SIZE, offsetof(hc_app, max_batch_size)},
+    {"maxClientEventsPerSecond", "MAX_CLIENT_EVENTS_PER_SEC", 1, HC_LIM_LONG,
+     offsetof(hc_app, max_client_events_per_sec)},
+    {"maxBackendEventsPerSecond", "MAX_BACKEND_EVENTS_PER_SEC", 1, HC_LIM_LONG,
+     offsetof(hc_app, max_backend_events_per_sec)},
+    {"maxReadRequestsPerSecond", "MAX_READ_REQ_PER_SEC", 1, HC_LIM_LONG,
+     offsetof(hc_app, max_read_req_per_sec)},
+    {"maxPresenceMembersPerChannel", "MAX_PRESENCE_MEMBERS_PER_CHANNEL", 1, HC_LIM_SIZE,
+     offsetof(hc_app, max_presence_members)},
+    {"maxPresenceMemberSizeInKb", "MAX_PRESENCE_MEMBER_SIZE_IN_KB", 1024, HC_LIM_SIZE,
+     offsetof(hc_app, max_presence_member_bytes)},
+    {"userAuthenticationTimeout", "USER_AUTHENTICATION_TIMEOUT", 1, HC_LIM_LONG,
+     offsetof(hc_app, user_auth_timeout_ms)},
 };
 #define HC_APP_NLIMITS (sizeof hc_app_limits / sizeof hc_app_limits[0])
+
+/* One on/off setting: JSON field name, default-app env suffix, field. */
+typedef struct hc_app_flag {
+    const char *json;
+    const char *env;
+    size_t offset;
+} hc_app_flag;
+
+static const hc_app_flag hc_app_flags[] = {
+    {"enabled", "ENABLED", offsetof(hc_app, enabled)},
+    {"enableClientMessages", "ENABLE_CLIENT_MESSAGES", offsetof(hc_app, enable_client_messages)},
+    {"enableUserAuthentication", "USER_AUTHENTICATION", offsetof(hc_app, user_authentication)},
+};
+#define HC_APP_NFLAGS (sizeof hc_app_flags / sizeof hc_app_flags[0])
 
 hc_apps *hc_apps_new(void)
 {
@@ -60,7 +86,8 @@ static void hc_app_free_strings(hc_app *a)
     free(a->id);
     free(a->key);
     free(a->secret);
-    a->id = a->key = a->secret = NULL;
+    free(a->webhooks);
+    a->id = a->key = a->secret = a->webhooks = NULL;
 }
 
 void hc_apps_free(hc_apps *apps)
@@ -87,6 +114,15 @@ void hc_app_defaults(hc_app *a)
     a->max_event_name_len = 200;
     a->max_payload_bytes = 10 * 1024;
     a->max_batch_size = 10;
+    a->enable_client_messages = false;
+    a->max_client_events_per_sec = 10;
+    a->max_backend_events_per_sec = -1;
+    a->max_read_req_per_sec = -1;
+    a->max_presence_members = 100;
+    a->max_presence_member_bytes = 2 * 1024;
+    a->user_authentication = false;
+    a->user_auth_timeout_ms = 30000;
+    a->webhooks = NULL;
 }
 
 /* Stores v (already scaled) into the limit's field; a negative value means
@@ -154,20 +190,42 @@ static bool hc_json_limit(json_t *obj, const hc_app_limit *l, hc_app *a)
     return true;
 }
 
-static bool hc_json_enabled(json_t *obj, hc_app *a)
+/* Reads an on/off member (boolean, integer or "true"/"false" string).
+ * Returns false if it is present but none of those. */
+static bool hc_json_flag(json_t *obj, const hc_app_flag *f, hc_app *a)
 {
-    json_t *v = json_object_get(obj, "enabled");
+    bool *out = (bool *)((char *)a + f->offset);
+    json_t *v = json_object_get(obj, f->json);
     if (!v || json_is_null(v))
         return true;
     if (json_is_boolean(v)) {
-        a->enabled = json_is_true(v);
+        *out = json_is_true(v);
         return true;
     }
     if (json_is_integer(v)) {
-        a->enabled = json_integer_value(v) != 0;
+        *out = json_integer_value(v) != 0;
         return true;
     }
-    return json_is_string(v) && hc_parse_flag(json_string_value(v), &a->enabled);
+    return json_is_string(v) && hc_parse_flag(json_string_value(v), out);
+}
+
+/* Keeps webhooks (an array, or a string holding one) as compact JSON. */
+static bool hc_webhooks_set(hc_app *a, json_t *v)
+{
+    json_t *parsed = NULL;
+    if (json_is_string(v)) {
+        parsed = json_loads(json_string_value(v), 0, NULL);
+        v = parsed;
+    }
+    bool ok = json_is_array(v);
+    if (ok) {
+        free(a->webhooks);
+        a->webhooks = json_dumps(v, JSON_COMPACT);
+        if (!a->webhooks)
+            abort(); /* jansson fails here only when out of memory */
+    }
+    json_decref(parsed);
+    return ok;
 }
 
 /* Name of the first of id, key, secret that is absent or empty, or NULL. */
@@ -197,8 +255,16 @@ static bool hc_app_from_json(json_t *obj, size_t idx, hc_app *a, char *err, size
         snprintf(err, errlen, "app #%zu: \"%s\" must be a non-empty string", idx + 1, missing);
         return false;
     }
-    if (!hc_json_enabled(obj, a)) {
-        snprintf(err, errlen, "app #%zu (%s): \"enabled\" must be a boolean", idx + 1, a->id);
+    for (size_t i = 0; i < HC_APP_NFLAGS; i++) {
+        if (!hc_json_flag(obj, &hc_app_flags[i], a)) {
+            snprintf(err, errlen, "app #%zu (%s): \"%s\" must be a boolean", idx + 1, a->id,
+                     hc_app_flags[i].json);
+            return false;
+        }
+    }
+    json_t *hooks = json_object_get(obj, "webhooks");
+    if (hooks && !json_is_null(hooks) && !hc_webhooks_set(a, hooks)) {
+        snprintf(err, errlen, "app #%zu (%s): \"webhooks\" must be an array", idx + 1, a->id);
         return false;
     }
     for (size_t i = 0; i < HC_APP_NLIMITS; i++) {
@@ -247,6 +313,7 @@ static void hc_apps_insert(hc_apps *apps, const hc_app *a)
     copy->id = hc_strdup(a->id);
     copy->key = hc_strdup(a->key);
     copy->secret = hc_strdup(a->secret ? a->secret : "");
+    copy->webhooks = a->webhooks ? hc_strdup(a->webhooks) : NULL;
     if (apps->n == apps->cap) {
         apps->cap = apps->cap ? apps->cap * 2 : 4;
         apps->items = hc_realloc(apps->items, apps->cap * sizeof *apps->items);
@@ -328,10 +395,23 @@ static const char *hc_default_env(hc_getenv_fn getenv_fn, const char *suffix, ch
 static bool hc_default_limits(hc_app *a, hc_getenv_fn getenv_fn, char *err, size_t errlen)
 {
     char name[96];
-    const char *v = hc_default_env(getenv_fn, "ENABLED", name, sizeof name);
-    if (v && !hc_parse_flag(v, &a->enabled)) {
-        snprintf(err, errlen, "%s: invalid boolean '%s'", name, v);
-        return false;
+    const char *v;
+    for (size_t i = 0; i < HC_APP_NFLAGS; i++) {
+        v = hc_default_env(getenv_fn, hc_app_flags[i].env, name, sizeof name);
+        if (v && !hc_parse_flag(v, (bool *)((char *)a + hc_app_flags[i].offset))) {
+            snprintf(err, errlen, "%s: invalid boolean '%s'", name, v);
+            return false;
+        }
+    }
+    v = hc_default_env(getenv_fn, "WEBHOOKS", name, sizeof name);
+    if (v && *v) {
+        json_t *s = json_string(v);
+        bool ok = s && hc_webhooks_set(a, s);
+        json_decref(s);
+        if (!ok) {
+            snprintf(err, errlen, "%s: expected a JSON array of webhooks", name);
+            return false;
+        }
     }
     for (size_t i = 0; i < HC_APP_NLIMITS; i++) {
         const hc_app_limit *l = &hc_app_limits[i];
@@ -360,9 +440,12 @@ int hc_apps_load_default(hc_apps *apps, hc_getenv_fn getenv_fn, char *err, size_
     a.key = (char *)(key && *key ? key : "app-key");
     a.secret = (char *)(secret && *secret ? secret : "app-secret");
     if (!hc_default_limits(&a, getenv_fn, err, errlen) ||
-        hc_apps_clash(apps, NULL, 0, &a, err, errlen))
+        hc_apps_clash(apps, NULL, 0, &a, err, errlen)) {
+        free(a.webhooks);
         return -1;
+    }
     hc_apps_insert(apps, &a);
+    free(a.webhooks);
     return 0;
 }
 

@@ -21,12 +21,21 @@ typedef struct hc_app {
     char *key;
     char *secret;
     bool enabled;
-    long max_connections;        /* -1: unlimited */
-    size_t max_channel_name_len; /* default 200 */
-    size_t max_event_channels;   /* channels per trigger, default 100 */
-    size_t max_event_name_len;   /* default 200 */
-    size_t max_payload_bytes;    /* event data, default 10 KiB */
-    size_t max_batch_size;       /* batch_events, default 10 */
+    long max_connections;             /* -1: unlimited */
+    size_t max_channel_name_len;      /* default 200 */
+    size_t max_event_channels;        /* channels per trigger, default 100 */
+    size_t max_event_name_len;        /* default 200 */
+    size_t max_payload_bytes;         /* event data, default 10 KiB */
+    size_t max_batch_size;            /* batch_events, default 10 */
+    bool enable_client_messages;      /* client- events allowed; default off */
+    long max_client_events_per_sec;   /* per connection, default 10; -1 unlimited */
+    long max_backend_events_per_sec;  /* HTTP API events x channels; -1 unlimited */
+    long max_read_req_per_sec;        /* HTTP API GET requests; -1 unlimited */
+    size_t max_presence_members;      /* per presence channel, default 100 */
+    size_t max_presence_member_bytes; /* user_info size, default 2 KiB */
+    bool user_authentication;         /* connections must sign in; default off */
+    long user_auth_timeout_ms;        /* ... within this long, default 30000 */
+    char *webhooks;                   /* the app's webhooks as compact JSON (an array), or NULL */
 } hc_app;
 
 typedef struct hc_apps hc_apps;

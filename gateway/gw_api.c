@@ -17,6 +17,7 @@
 #include "hc_api_auth.h"
 #include "hc_channel.h"
 #include "hc_mem.h"
+#include "gw_user.h"
 
 /* Longest user-supplied string quoted back in an error. */
 #define QUOTE_MAX 64
@@ -90,6 +91,8 @@ const char *gw_api_reason(int status)
         return "Length Required";
     case 413:
         return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
     case 500:
         return "Internal Server Error";
     case 503:
@@ -224,6 +227,8 @@ static int parse_event(const hc_app *app, json_t *ev, event_in *e, char *why, si
                     app->max_event_channels);
     for (size_t i = 0; i < e->nchannels; i++) {
         const char *cwhy = NULL;
+        if (e->channels[i][0] == '#' && gw_user_channel_valid(e->channels[i]))
+            continue; /* sendToUser: #server-to-user-<id> */
         if (strlen(e->channels[i]) > app->max_channel_name_len)
             return fail(why, whylen, 400, "invalid channel name %s: longer than %zu characters",
                         shown(q, e->channels[i]), app->max_channel_name_len);
@@ -312,6 +317,45 @@ static void handle_batch(const hc_app *app, json_t *body, gw_api_response *out)
     answer(out, 200, "{}");
 }
 
+/* The user id of "users/{id}/terminate_connections", or NULL; the id is
+ * rest[4 .. the next '/'). */
+static const char *terminate_user(const char *rest)
+{
+    static const char tail[] = "/terminate_connections";
+    if (strncmp(rest, "users/", 6) != 0)
+        return NULL;
+    const char *id = rest + 6, *end = strchr(id, '/');
+    if (!end || end == id || strcmp(end, tail) != 0)
+        return NULL;
+    return id;
+}
+
+/* POST users/{id}/terminate_connections: one control event on the user's
+ * #herald-user-<id> channel; every gateway closes that user's connections
+ * when it arrives (gw_user_control). */
+static void handle_terminate(const hc_app *app, const char *id_and_rest, const char *rest,
+                             gw_api_response *out)
+{
+    (void)id_and_rest;
+    const char *id = terminate_user(rest);
+    size_t n = (size_t)(strchr(id, '/') - id);
+    char *user = hc_strndup(id, n);
+    char *channel = hc_malloc(sizeof(GW_USER_CHANNEL_PREFIX) + n);
+    snprintf(channel, sizeof(GW_USER_CHANNEL_PREFIX) + n, "%s%s", GW_USER_CHANNEL_PREFIX, user);
+    if (!gw_user_channel_valid(channel)) {
+        errorf(out, 400, "invalid user id: use 1-200 characters A-Z a-z 0-9 _ - = @ , . ;");
+    } else {
+        char control[sizeof(GW_USER_CONTROL_PREFIX) + GW_PUSHER_USER_ID_MAX];
+        snprintf(control, sizeof(control), "%s%s", GW_USER_CONTROL_PREFIX, user);
+        const char *channels[] = {control};
+        event_in e = {GW_USER_TERMINATE_EVENT, channels, 1, (char *)"{}", 2, NULL};
+        add_publishes(out, app, &e);
+        answer(out, 200, "{}");
+    }
+    free(channel);
+    free(user);
+}
+
 /* The 401 sentence for an auth failure. */
 static void auth_failed(gw_api_response *out, hc_auth_result r, const char *why)
 {
@@ -351,7 +395,10 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
     }
     const char *rest = slash + 1;
     bool events = strcmp(rest, "events") == 0, batch = strcmp(rest, "batch_events") == 0;
-    if (!events && !batch) {
+    bool terminate = terminate_user(rest) != NULL;
+    bool read = strcmp(req->method, "GET") == 0 && strncmp(rest, "channels", 8) == 0 &&
+                (rest[8] == '\0' || rest[8] == '/');
+    if (!events && !batch && !terminate && !read) {
         if (strncmp(rest, "channels", 8) == 0 || strncmp(rest, "users/", 6) == 0) {
             errorf(out, 404, "%s %s is not supported by this server yet", req->method,
                    shown(q, req->path));
@@ -360,7 +407,7 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
         errorf(out, 404, "Not found: %s", shown(q, req->path));
         return;
     }
-    if (strcmp(req->method, "POST") != 0) {
+    if (!read && strcmp(req->method, "POST") != 0) {
         errorf(out, 405, "Method %s not allowed: use POST", req->method);
         return;
     }
@@ -383,6 +430,15 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
         errorf(out, 403, "App %s is disabled", shown(q, app->id));
         return;
     }
+    if (read) {
+        if (req->limits && !gw_limits_read(req->limits, app, req->now_ms))
+            errorf(out, 429, "Too many requests: the app allows %ld read requests per second",
+                   app->max_read_req_per_sec);
+        else
+            errorf(out, 404, "%s %s is not supported by this server yet", req->method,
+                   shown(q, req->path));
+        return;
+    }
     json_error_t jerr;
     json_t *body = json_loadb(req->body ? req->body : "", req->body_len, JSON_ALLOW_NUL, &jerr);
     if (!body) {
@@ -391,11 +447,17 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
     }
     if (!json_is_object(body))
         errorf(out, 400, "Request body must be a JSON object");
+    else if (terminate)
+        handle_terminate(app, id_and_rest, rest, out);
     else if (events)
         handle_events(app, body, out);
     else
         handle_batch(app, body, out);
     json_decref(body);
+    if (!terminate && out->npubs && req->limits &&
+        !gw_limits_backend(req->limits, app, (long)out->npubs, req->now_ms))
+        errorf(out, 429, "Too many requests: the app allows %ld events per second",
+               app->max_backend_events_per_sec);
 }
 
 void gw_api_handle(const hc_apps *apps, const gw_api_request *req, gw_api_response *out)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_limits.h"
 #include "hc_apps.h"
 #include "hc_buf.h"
 #include "hc_query.h"
@@ -30,7 +31,9 @@ typedef struct gw_api_request {
     const hc_query *query;
     const char *body; /* may be NULL when body_len is 0 */
     size_t body_len;
-    int64_t now_s; /* wall clock, for the signature's timestamp window */
+    int64_t now_s;     /* wall clock, for the signature's timestamp window */
+    gw_limits *limits; /* per-app rates (backend events, reads); NULL: none */
+    uint64_t now_ms;   /* monotonic clock for those rates */
 } gw_api_request;
 
 /* One event to append to one channel; every string is owned. */

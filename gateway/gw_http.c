@@ -194,8 +194,8 @@ static void run(gw_http *h)
     if (run_ops(h))
         return;
     count_call(h);
-    gw_api_request req = {h->method,    h->path,     &h->query,
-                          h->body.data, h->body.len, hc_wall_ms() / 1000};
+    gw_api_request req = {h->method,           h->path,   &h->query,   h->body.data, h->body.len,
+                          hc_wall_ms() / 1000, s->limits, hc_mono_ms()};
     gw_api_handle(s->apps, &req, &h->resp);
     hc_debug("http %s %s -> %d (%zu publish(es))", h->method, h->path, h->resp.status,
              h->resp.npubs);

@@ -14,8 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_auth.h"
+#include "gw_client.h"
+#include "gw_user.h"
 #include "hc_buf.h"
 #include "hc_channel.h"
+#include "hc_clock.h"
 
 /* Longest event or channel name quoted back in an error message. */
 #define QUOTE_MAX 64
@@ -92,6 +96,7 @@ void gw_pusher_init(gw_pusher_conn *c, const gw_pusher_io *io, void *ud, const h
     c->ud = ud;
     c->app = app;
     c->max_subs = max_subs;
+    c->opened_ms = hc_mono_ms();
     snprintf(c->socket_id, sizeof(c->socket_id), "%s", socket_id);
 }
 
@@ -208,14 +213,8 @@ static bool refuse_type(gw_pusher_conn *c, const char *channel)
 {
     const char *what = NULL;
     switch (hc_channel_type_of(channel)) {
-    case HC_CH_PRIVATE:
-        what = "Private channels (private-) are not supported by this server yet";
-        break;
     case HC_CH_PRESENCE:
         what = "Presence channels (presence-) are not supported by this server yet";
-        break;
-    case HC_CH_PRIVATE_ENCRYPTED:
-        what = "Encrypted channels (private-encrypted-) are not supported by this server yet";
         break;
     default:
         return false;
@@ -232,6 +231,10 @@ static void on_subscribe(gw_pusher_conn *c, json_t *data)
     const char *why = NULL;
     char msg[256], shown[QUOTE_MAX + 4];
     quote_into(shown, sizeof(shown), channel);
+    if (channel[0] == '#' && gw_user_may_subscribe(c, channel)) {
+        subscription_succeeded(c, channel); /* held since sign-in */
+        return;
+    }
     if (channel[0] == '#') {
         snprintf(msg, sizeof(msg),
                  "Channel %s is reserved for the server: clients cannot subscribe to # channels",
@@ -248,6 +251,11 @@ static void on_subscribe(gw_pusher_conn *c, json_t *data)
     if (!hc_channel_valid(channel, c->app->max_channel_name_len, &why)) {
         snprintf(msg, sizeof(msg), "Invalid channel name %s: %s", shown, why ? why : "not allowed");
         subscription_error(c, channel, "InvalidChannel", 400, msg);
+        return;
+    }
+    int status = gw_auth_subscribe(c->app, c->socket_id, channel, data, msg, sizeof(msg));
+    if (status) {
+        subscription_error(c, channel, "AuthError", status, msg);
         return;
     }
     if (refuse_type(c, channel))
@@ -267,6 +275,8 @@ static void on_subscribe(gw_pusher_conn *c, json_t *data)
 static void on_unsubscribe(gw_pusher_conn *c, json_t *data)
 {
     const char *channel = channel_arg(c, "pusher:unsubscribe", data);
+    if (channel && channel[0] == '#')
+        return; /* user channels are held for the whole sign-in */
     if (channel && c->io->unsubscribe(c->ud, channel) == 1 && c->nsubs)
         c->nsubs--;
 }
@@ -277,7 +287,7 @@ static bool has_prefix(const char *s, const char *prefix)
 }
 
 /* Dispatches one parsed message by its event name. */
-static void dispatch(gw_pusher_conn *c, const char *event, json_t *data)
+static void dispatch(gw_pusher_conn *c, const char *event, json_t *data, json_t *msg)
 {
     char shown[QUOTE_MAX + 4];
     if (strcmp(event, "pusher:ping") == 0) {
@@ -289,13 +299,9 @@ static void dispatch(gw_pusher_conn *c, const char *event, json_t *data)
     } else if (strcmp(event, "pusher:unsubscribe") == 0) {
         on_unsubscribe(c, data);
     } else if (strcmp(event, "pusher:signin") == 0) {
-        gw_pusher_error(c, 0, "pusher:signin is not supported by this server yet");
+        gw_user_signin(c, data);
     } else if (has_prefix(event, "client-")) {
-        quote_into(shown, sizeof(shown), event);
-        errorf(c, 0,
-               "Client event %s rejected: client events are only allowed on private and "
-               "presence channels, which this server does not support yet",
-               shown);
+        gw_client_event(c, event, msg, hc_mono_ms());
     } else if (has_prefix(event, "pusher:") || has_prefix(event, "pusher_internal:")) {
         quote_into(shown, sizeof(shown), event);
         errorf(c, 0, "Unsupported event %s", shown);
@@ -325,6 +331,6 @@ void gw_pusher_on_message(gw_pusher_conn *c, const char *msg, size_t len)
     else if (!json_is_string(event))
         gw_pusher_error(c, 0, "Invalid message: \"event\" must be a string");
     else
-        dispatch(c, json_string_value(event), json_object_get(root, "data"));
+        dispatch(c, json_string_value(event), json_object_get(root, "data"), root);
     json_decref(root);
 }

@@ -4,9 +4,10 @@
  * Owns the protocol state of a connection (its app, socket_id, how many
  * channels it is subscribed to) and the exact JSON of every reply: it
  * parses one complete text message at a time and answers pusher:ping,
- * pusher:subscribe / pusher:unsubscribe (public channels for now), and
- * refuses with pusher:error / pusher:subscription_error what it does not
- * accept. It also checks a WebSocket handshake (path /app/{key}, protocol
+ * pusher:subscribe / pusher:unsubscribe, and refuses with pusher:error /
+ * pusher:subscription_error what it does not accept. Channel auth
+ * (gw_auth), client events (gw_client) and sign-in (gw_user) are decided
+ * in their own modules, which it calls. It also checks a WebSocket handshake (path /app/{key}, protocol
  * version) and writes connection_established. It knows nothing of
  * libwebsockets, sockets or brokers: it acts only through gw_pusher_io
  * (send a text frame, close with code and reason, join/leave a channel in
@@ -18,8 +19,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hc_apps.h"
+#include "hc_rate.h"
 
 #define GW_PUSHER_PROTOCOL_MIN 5
 #define GW_PUSHER_PROTOCOL_MAX 7
@@ -27,13 +30,19 @@
 /* Close / error codes this module uses (PROTOCOL.md section 1). */
 #define GW_PUSHER_APP_UNKNOWN 4001
 #define GW_PUSHER_APP_DISABLED 4003
+#define GW_PUSHER_OVER_QUOTA 4004
 #define GW_PUSHER_PATH_NOT_FOUND 4005
 #define GW_PUSHER_UNSUPPORTED_PROTOCOL 4007
 #define GW_PUSHER_NO_PROTOCOL 4008
+#define GW_PUSHER_UNAUTHORIZED 4009
 #define GW_PUSHER_OVER_CAPACITY 4100
 #define GW_PUSHER_RECONNECT 4200
 #define GW_PUSHER_PONG_MISSING 4201
+#define GW_PUSHER_CLIENT_EVENT_RATE 4301
 #define GW_PUSHER_MESSAGE_TOO_BIG 1009
+
+/* Longest user id a connection may sign in with. */
+#define GW_PUSHER_USER_ID_MAX 200
 
 typedef struct gw_pusher_io {
     /* Queues one text frame (the bytes are copied). */
@@ -47,9 +56,10 @@ typedef struct gw_pusher_io {
     int (*is_subscribed)(void *ud, const char *channel);
     /* Removes it: 1 if removed, 0 if it was not subscribed. */
     int (*unsubscribe)(void *ud, const char *channel);
-    /* Publishes a client event (unused until private/presence channels
-     * exist; may be NULL). */
-    void (*publish)(void *ud, const char *channel, const char *name, const char *data, size_t len);
+    /* Publishes a client event on channel, excluding this connection's
+     * socket_id from delivery; user_id is NULL or the presence user. */
+    void (*publish)(void *ud, const char *channel, const char *name, const char *data, size_t len,
+                    const char *user_id);
 } gw_pusher_io;
 
 typedef struct gw_pusher_conn {
@@ -57,9 +67,13 @@ typedef struct gw_pusher_conn {
     void *ud;
     const hc_app *app; /* borrowed from the registry */
     char socket_id[32];
-    size_t nsubs;    /* channels subscribed */
-    size_t max_subs; /* per connection; 0 = unlimited */
-    bool closed;     /* a fatal error was sent; further input is ignored */
+    size_t nsubs;        /* channels subscribed */
+    size_t max_subs;     /* per connection; 0 = unlimited */
+    bool closed;         /* a fatal error was sent; further input is ignored */
+    hc_rate client_rate; /* client events this second (gw_client.c) */
+    /* user sign-in (gw_user.c): the signed-in user's id, "" when none */
+    char user_id[GW_PUSHER_USER_ID_MAX + 1];
+    uint64_t opened_ms; /* monotonic time of gw_pusher_init (sign-in deadline) */
 } gw_pusher_conn;
 
 /* Checks a WebSocket handshake: path must be /app/{key} for a known,

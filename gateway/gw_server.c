@@ -18,6 +18,7 @@
 
 #include "gw_metrics.h"
 #include "gw_pusher.h"
+#include "gw_user.h"
 #include "gw_server_int.h"
 #include "hc_clock.h"
 #include "hc_log.h"
@@ -43,6 +44,7 @@ struct gw_conn {
     uint64_t ping_ms;  /* when our ping went out; 0 = none pending */
     bool closing;
     bool counted;         /* in soketi_connected (handshake accepted) */
+    bool quota_counted;   /* counted in srv->limits for its app */
     uint64_t drain_at_ms; /* while draining: when to close it (4200) */
     int close_code;
     char close_reason[124]; /* a close frame's reason is at most 123 bytes */
@@ -100,8 +102,27 @@ static int io_unsubscribe(void *ud, const char *channel)
     return gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
 }
 
+static void client_published(void *ud, const gw_publish_result *r)
+{
+    (void)ud;
+    if (!r->ok)
+        hc_debug("client event not published: %s", r->error ? r->error : "unknown error");
+}
+
+static void io_publish(void *ud, const char *channel, const char *name, const char *data,
+                       size_t len, const char *user_id)
+{
+    gw_conn *c = ud;
+    if (!c->srv->link || !gw_link_ready(c->srv->link)) {
+        gw_pusher_error(&c->pusher, 0, "Client event not sent: no broker is reachable");
+        return;
+    }
+    gw_publish p = {c->pusher.app->id, channel, name, data, len, c->socket_id, user_id};
+    gw_link_publish(c->srv->link, &p, client_published, NULL);
+}
+
 static const gw_pusher_io pusher_io = {io_send,          io_close,       io_subscribe,
-                                       io_is_subscribed, io_unsubscribe, NULL};
+                                       io_is_subscribed, io_unsubscribe, io_publish};
 
 /* ---- gw_subs hooks --------------------------------------------------- */
 
@@ -137,9 +158,69 @@ static void hook_last(void *ud, const char *app_id, const char *channel)
         gw_link_unsubscribe(s->link, app_id, channel);
 }
 
+/* ---- cluster-wide connection counts (gw_limits) ---------------------- */
+
+/* Another gateway's "<gateway_num> <conns>" for an app; our own come back
+ * too and are skipped. */
+static void on_conn_report(gw_server *s, const Herald__Event *ev)
+{
+    char text[64], gw[16];
+    long conns;
+    const hc_app *app = hc_apps_by_id(s->apps, ev->app_id);
+    if (!app || ev->data.len >= sizeof(text))
+        return;
+    memcpy(text, ev->data.data, ev->data.len);
+    text[ev->data.len] = '\0';
+    if (sscanf(text, "%15s %ld", gw, &conns) != 2)
+        return;
+    char self[16];
+    snprintf(self, sizeof(self), "%u", s->cfg.gateway_num);
+    if (strcmp(gw, self) != 0)
+        gw_limits_remote(s->limits, app, gw, conns, hc_mono_ms());
+}
+
+static void report_published(void *ud, const gw_publish_result *r)
+{
+    (void)ud;
+    if (!r->ok)
+        hc_debug("connection count not published: %s", r->error ? r->error : "unknown error");
+}
+
+static bool report_conns(void *ud, const hc_app *app, long conns)
+{
+    gw_server *s = ud;
+    if (!s->link || !gw_link_ready(s->link))
+        return false;
+    char data[64];
+    int n = snprintf(data, sizeof(data), "%u %ld", s->cfg.gateway_num, conns);
+    gw_publish p = {app->id, GW_LIMITS_CHANNEL, "herald:conns", data, (size_t)n, NULL, NULL};
+    gw_link_publish(s->link, &p, report_published, NULL);
+    return true;
+}
+
+/* Follows the count channel of every app with a connection limit. */
+static void follow_conn_counts(gw_server *s)
+{
+    for (size_t i = 0; i < hc_apps_count(s->apps); i++) {
+        const hc_app *a = hc_apps_at(s->apps, i);
+        if (a->max_connections >= 0)
+            gw_link_subscribe(s->link, a->id, GW_LIMITS_CHANNEL);
+    }
+}
+
 static void on_broker_event(void *ud, const Herald__Event *ev)
 {
     gw_server *s = ud;
+    if (ev->channel && strcmp(ev->channel, GW_LIMITS_CHANNEL) == 0) {
+        on_conn_report(s, ev);
+        return;
+    }
+    const char *user = gw_user_control_user(ev->channel);
+    if (user) { /* a control event between gateways: never delivered */
+        for (gw_conn *c = s->conns; c; c = c->next)
+            gw_user_control(&c->pusher, ev->app_id, user, ev->name ? ev->name : "");
+        return;
+    }
     gw_subs_deliver(s->subs, ev);
 }
 
@@ -189,6 +270,11 @@ static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
         code = GW_PUSHER_RECONNECT;
         snprintf(why, sizeof(why), "Server shutting down: reconnect");
     }
+    if (!code && !(c->quota_counted = gw_limits_conn_open(s->limits, app, hc_mono_ms()))) {
+        code = GW_PUSHER_OVER_QUOTA;
+        snprintf(why, sizeof(why), "Over quota: the app allows %ld connections",
+                 app->max_connections);
+    }
     if (code) {
         hc_debug_ctx(app ? app->id : NULL, c->socket_id, NULL, "refusing WebSocket %s: %d %s", path,
                      code, why);
@@ -214,6 +300,8 @@ static void ws_closed(gw_server *s, gw_pss *pss)
         gw_metrics_app_add(gw_m.new_disconnections, c->pusher.app->id, 1);
         gw_metrics_app_add(gw_m.connected, c->pusher.app->id, -1);
     }
+    if (c->quota_counted)
+        gw_limits_conn_close(s->limits, c->pusher.app);
     gw_subs_leave_all(s->subs, &c->sub);
     if (c->prev)
         c->prev->next = c->next;
@@ -370,8 +458,9 @@ static void sweep(uv_timer_t *t)
     uint64_t now = hc_mono_ms();
     uint64_t idle = (uint64_t)s->cfg.activity_timeout * 1000;
     uint64_t grace = (uint64_t)s->cfg.pong_timeout * 1000;
+    gw_limits_report(s->limits, now, report_conns, s);
     for (gw_conn *c = s->conns; c; c = c->next) {
-        if (c->closing)
+        if (c->closing || gw_user_deadline(&c->pusher, now))
             continue;
         if (c->ping_ms && now - c->ping_ms >= grace) {
             hc_debug_ctx(c->pusher.app ? c->pusher.app->id : NULL, c->socket_id, NULL,
@@ -486,14 +575,17 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     s->apps = apps;
     s->link = link;
     s->subs = gw_subs_new(&hooks, s, LWS_PRE);
+    s->limits = gw_limits_new();
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
     if (!start_lws(s, err, errlen)) {
         gw_subs_free(s->subs);
+        gw_limits_free(s->limits);
         free(s->host);
         free(s);
         return NULL;
     }
     gw_link_set_handler(link, on_broker_event, s);
+    follow_conn_counts(s);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
@@ -663,6 +755,7 @@ void gw_server_free(gw_server *s)
     s->link = NULL; /* may already be gone: leave it alone */
     gw__http_detach_all(s);
     gw_subs_free(s->subs);
+    gw_limits_free(s->limits);
     free(s->host);
     free(s);
 }

@@ -22,6 +22,8 @@
 #define NOW 1700000000
 
 static hc_apps *apps;
+static gw_limits *g_limits; /* set by the limit tests */
+static uint64_t g_now_ms;
 
 static int group_setup(void **state)
 {
@@ -44,6 +46,14 @@ static int group_setup(void **state)
     d.enabled = false;
     assert_int_equal(hc_apps_add(apps, &a), 0);
     assert_int_equal(hc_apps_add(apps, &d), 0);
+    hc_app l;
+    hc_app_defaults(&l);
+    l.id = "lim";
+    l.key = "lim-key";
+    l.secret = "lim-secret";
+    l.max_backend_events_per_sec = 3;
+    l.max_read_req_per_sec = 2;
+    assert_int_equal(hc_apps_add(apps, &l), 0);
     return 0;
 }
 
@@ -89,7 +99,7 @@ static void run_as(gw_api_response *out, const char *method, const char *path, c
 {
     hc_query q = HC_QUERY_INIT;
     sign(&q, method, path, body, key, secret, how);
-    gw_api_request req = {method, path, &q, body, strlen(body), NOW};
+    gw_api_request req = {method, path, &q, body, strlen(body), NOW, g_limits, g_now_ms};
     memset(out, 0, sizeof(*out));
     gw_api_handle(apps, &req, out);
     hc_query_free(&q);
@@ -123,7 +133,7 @@ static void test_health(void **state)
     (void)state;
     gw_api_response r = {0};
     hc_query q = HC_QUERY_INIT;
-    gw_api_request req = {"GET", "/health", &q, NULL, 0, NOW};
+    gw_api_request req = {"GET", "/health", &q, NULL, 0, NOW, NULL, 0};
     gw_api_handle(apps, &req, &r);
     expect(&r, 200, "{\"ok\":true}");
     req.path = "/";
@@ -193,7 +203,7 @@ static void test_auth_failures(void **state)
     /* signed for another path */
     hc_query q = HC_QUERY_INIT;
     sign(&q, "POST", "/apps/app-id/batch_events", body, "app-key", "app-secret", OK);
-    gw_api_request req = {"POST", "/apps/app-id/events", &q, body, strlen(body), NOW};
+    gw_api_request req = {"POST", "/apps/app-id/events", &q, body, strlen(body), NOW, NULL, 0};
     memset(&r, 0, sizeof(r));
     gw_api_handle(apps, &req, &r);
     hc_query_free(&q);
@@ -278,12 +288,72 @@ static void test_batch(void **state)
     expect_error(&r, 400, "missing batch");
 }
 
+static void test_user_events_and_terminate(void **state)
+{
+    (void)state;
+    gw_api_response r;
+    const char *p = "/apps/app-id/events";
+    run(&r, "POST", p, "{\"name\":\"e\",\"channels\":[\"#server-to-user-42\"],\"data\":\"x\"}", OK);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.npubs, 1);
+    assert_string_equal(r.pubs[0].channel, "#server-to-user-42");
+    gw_api_response_free(&r);
+    run(&r, "POST", p, "{\"name\":\"e\",\"channels\":[\"#herald-user-42\"],\"data\":\"x\"}", OK);
+    expect_error(&r, 400, "invalid channel name");
+    run(&r, "POST", p, "{\"name\":\"e\",\"channels\":[\"#server-to-user-\"],\"data\":\"x\"}", OK);
+    expect_error(&r, 400, "invalid channel name");
+    run(&r, "POST", "/apps/app-id/users/42/terminate_connections", "{}", OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body.data, "{}");
+    assert_int_equal(r.npubs, 1);
+    assert_string_equal(r.pubs[0].channel, "#herald-user-42");
+    assert_string_equal(r.pubs[0].name, "herald:terminate_connections");
+    gw_api_response_free(&r);
+    run(&r, "POST", "/apps/app-id/users/bad!id/terminate_connections", "{}", OK);
+    expect_error(&r, 400, "invalid user id");
+    run(&r, "POST", "/apps/app-id/users/42/terminate_connections", "{}", BAD_SIG);
+    expect_error(&r, 401, "auth_signature");
+}
+
+static void test_rate_limits(void **state)
+{
+    (void)state;
+    gw_api_response r;
+    g_limits = gw_limits_new();
+    g_now_ms = 1000;
+    const char *ev = "{\"name\":\"e\",\"channels\":[\"a\",\"b\"],\"data\":\"x\"}";
+    run_as(&r, "POST", "/apps/lim/events", ev, OK, "lim-key", "lim-secret");
+    expect(&r, 200, "{}");
+    run_as(&r, "POST", "/apps/lim/events", ev, OK, "lim-key", "lim-secret");
+    expect_error(&r, 429, "3 events per second"); /* 2 + 2 > 3; no publishes */
+    run_as(&r, "GET", "/apps/lim/channels", "", OK, "lim-key", "lim-secret");
+    expect_error(&r, 404, "not supported");
+    run_as(&r, "GET", "/apps/lim/channels/x", "", OK, "lim-key", "lim-secret");
+    expect_error(&r, 404, "not supported");
+    run_as(&r, "GET", "/apps/lim/channels", "", OK, "lim-key", "lim-secret");
+    expect_error(&r, 429, "2 read requests per second");
+    g_now_ms = 2000; /* the next second */
+    run_as(&r, "POST", "/apps/lim/events", ev, OK, "lim-key", "lim-secret");
+    expect(&r, 200, "{}");
+    run_as(&r, "GET", "/apps/lim/channels", "", OK, "lim-key", "lim-secret");
+    expect_error(&r, 404, "not supported");
+    /* the default app is unlimited */
+    for (int i = 0; i < 50; i++) {
+        run(&r, "POST", "/apps/app-id/events", ev, OK);
+        expect(&r, 200, "{}");
+    }
+    gw_limits_free(g_limits);
+    g_limits = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_event_ok),
         cmocka_unit_test(test_event_channels_and_json_data),
+        cmocka_unit_test(test_user_events_and_terminate),
+        cmocka_unit_test(test_rate_limits),
         cmocka_unit_test(test_auth_failures),
         cmocka_unit_test(test_routing),
         cmocka_unit_test(test_event_validation),

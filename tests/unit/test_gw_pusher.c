@@ -162,19 +162,10 @@ static void test_subscribe_public(void **state)
 static void test_subscribe_unsupported_types(void **state)
 {
     ctx *t = *state;
-    expect_reply(t, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"private-a\"}}",
-                 "{\"event\":\"pusher:subscription_error\",\"channel\":\"private-a\",\"data\":{"
-                 "\"type\":\"UnsupportedChannel\",\"error\":\"Private channels (private-) are not "
-                 "supported by this server yet\",\"status\":403}}");
     expect_reply(t, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"presence-a\"}}",
                  "{\"event\":\"pusher:subscription_error\",\"channel\":\"presence-a\",\"data\":{"
                  "\"type\":\"UnsupportedChannel\",\"error\":\"Presence channels (presence-) are "
                  "not supported by this server yet\",\"status\":403}}");
-    expect_reply(
-        t, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"private-encrypted-a\"}}",
-        "{\"event\":\"pusher:subscription_error\",\"channel\":\"private-encrypted-a\",\"data\":{"
-        "\"type\":\"UnsupportedChannel\",\"error\":\"Encrypted channels (private-encrypted-) are "
-        "not supported by this server yet\",\"status\":403}}");
     expect_reply(t, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"#server-to-user-1\"}}",
                  "{\"event\":\"pusher:subscription_error\",\"channel\":\"#server-to-user-1\","
                  "\"data\":{\"type\":\"InvalidChannel\",\"error\":\"Channel #server-to-user-1 is "
@@ -275,11 +266,13 @@ static void test_client_and_unknown_events(void **state)
     ctx *t = *state;
     expect_reply(t, "{\"event\":\"client-typing\",\"channel\":\"a\",\"data\":{}}",
                  "{\"event\":\"pusher:error\",\"data\":{\"code\":null,\"message\":\"Client event "
-                 "client-typing rejected: client events are only allowed on private and "
-                 "presence channels, which this server does not support yet\"}}");
-    expect_reply(t, "{\"event\":\"pusher:signin\",\"data\":{}}",
-                 "{\"event\":\"pusher:error\",\"data\":{\"code\":null,\"message\":\"pusher:signin "
-                 "is not supported by this server yet\"}}");
+                 "client-typing rejected: client events are not enabled for this app "
+                 "(enableClientMessages)\"}}");
+    expect_reply(
+        t, "{\"event\":\"pusher:signin\",\"data\":{}}",
+        "{\"event\":\"pusher:error\",\"data\":{\"code\":null,\"message\":\"Invalid "
+        "pusher:signin: data must be {\\\"user_data\\\":\\\"<JSON>\\\",\\\"auth\\\":\\\"<app "
+        "key>:<signature>\\\"}\"}}");
     expect_reply(t, "{\"event\":\"pusher_internal:member_added\",\"data\":{}}",
                  "{\"event\":\"pusher:error\",\"data\":{\"code\":null,\"message\":\"Unsupported "
                  "event pusher_internal:member_added\"}}");
