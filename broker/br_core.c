@@ -9,6 +9,7 @@
  * reference to every recipient.
  */
 #include "br_core.h"
+#include "br_core_int.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -306,4 +307,39 @@ size_t br_core_channel_count(const br_core *c)
 size_t br_core_link_count(const br_core *c)
 {
     return c->nlinks;
+}
+
+/* ---- for other files of the core (br_core_int.h) ---------------------- */
+
+br_pending *br__core_wait(br_core_link *l, uint64_t request_id)
+{
+    br_pending *pd = hc_calloc(1, sizeof(*pd));
+    pd->core = l->core;
+    pd->link = l;
+    pd->request_id = request_id;
+    pd->next = l->pending;
+    if (l->pending)
+        l->pending->prev = pd;
+    l->pending = pd;
+    return pd;
+}
+
+br_core_link *br__core_wait_end(br_pending *p, uint64_t *request_id)
+{
+    br_core_link *l = p->link;
+    if (l)
+        pending_unlink(p);
+    *request_id = p->request_id;
+    free(p);
+    return l;
+}
+
+void br__core_send(br_core_link *l, hc_rbuf *frame)
+{
+    l->send(l->ctx, frame);
+}
+
+br_store *br__core_store(br_core_link *l)
+{
+    return l->core->store;
 }
