@@ -224,6 +224,26 @@ static bool refuse_type(gw_pusher_conn *c, const char *channel)
     return true;
 }
 
+/* Herald's extension (PROTOCOL.md section 7): "since" or "rewind" in the
+ * subscribe data hands the reply to io->recover. Returns true if it did. */
+static bool gw__pusher_recover(gw_pusher_conn *c, const char *channel, json_t *data)
+{
+    json_t *since = json_object_get(data, "since");
+    json_t *rewind = json_object_get(data, "rewind");
+    if (!c->io->recover)
+        return false;
+    if (json_is_string(since)) {
+        c->io->recover(c->ud, channel, json_string_value(since), 0);
+        return true;
+    }
+    if (json_is_integer(rewind) && json_integer_value(rewind) > 0) {
+        json_int_t n = json_integer_value(rewind);
+        c->io->recover(c->ud, channel, NULL, n > 100000 ? 100000u : (unsigned)n);
+        return true;
+    }
+    return false;
+}
+
 static void on_subscribe(gw_pusher_conn *c, json_t *data)
 {
     const char *channel = channel_arg(c, "pusher:subscribe", data);
@@ -259,8 +279,11 @@ static void on_subscribe(gw_pusher_conn *c, json_t *data)
                shown, c->nsubs, c->max_subs);
         return;
     }
-    if (c->io->subscribe(c->ud, channel) == 1)
+    int added = c->io->subscribe(c->ud, channel);
+    if (added == 1)
         c->nsubs++;
+    if (added == 1 && gw__pusher_recover(c, channel, data))
+        return;
     subscription_succeeded(c, channel);
 }
 

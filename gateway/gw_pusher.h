@@ -50,6 +50,11 @@ typedef struct gw_pusher_io {
     /* Publishes a client event (unused until private/presence channels
      * exist; may be NULL). */
     void (*publish)(void *ud, const char *channel, const char *name, const char *data, size_t len);
+    /* The connection just joined channel asking to resume after since
+     * ("<epoch>:<offset>", or NULL) or for the last rewind events: the
+     * callee sends subscription_succeeded and the events (gw_recovery).
+     * May be NULL: such requests then get a plain subscription_succeeded. */
+    void (*recover)(void *ud, const char *channel, const char *since, unsigned rewind);
 } gw_pusher_io;
 
 typedef struct gw_pusher_conn {

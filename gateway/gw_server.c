@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gw_pusher.h"
+#include "gw_recovery.h"
 #include "gw_server_int.h"
 #include "hc_clock.h"
 #include "hc_log.h"
@@ -93,8 +94,15 @@ static int io_unsubscribe(void *ud, const char *channel)
     return gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
 }
 
-static const gw_pusher_io pusher_io = {io_send,          io_close,       io_subscribe,
-                                       io_is_subscribed, io_unsubscribe, NULL};
+static void io_recover(void *ud, const char *channel, const char *since, unsigned rewind)
+{
+    gw_conn *c = ud;
+    if (c->srv->rec)
+        gw_recovery_subscribe(c->srv->rec, &c->sub, c->pusher.app->id, channel, since, rewind);
+}
+
+static const gw_pusher_io pusher_io = {io_send,        io_close, io_subscribe, io_is_subscribed,
+                                       io_unsubscribe, NULL,     io_recover};
 
 /* ---- gw_subs hooks --------------------------------------------------- */
 
@@ -127,6 +135,14 @@ static void hook_last(void *ud, const char *app_id, const char *channel)
     gw_server *s = ud;
     if (s->link)
         gw_link_unsubscribe(s->link, app_id, channel);
+}
+
+static void hook_gap(void *ud, const char *app_id, const char *channel, const char *epoch,
+                     uint64_t last)
+{
+    gw_server *s = ud;
+    if (s->rec)
+        gw_recovery_gap(s->rec, app_id, channel, epoch, last);
 }
 
 static void on_broker_event(void *ud, const Herald__Event *ev)
@@ -433,7 +449,7 @@ static bool start_lws(gw_server *s, char *err, size_t errlen)
 gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_apps *apps,
                          gw_link *link, char *err, size_t errlen)
 {
-    static const gw_subs_hooks hooks = {hook_wake, hook_overflow, hook_first, hook_last};
+    static const gw_subs_hooks hooks = {hook_wake, hook_overflow, hook_first, hook_last, hook_gap};
     gw_server *s = hc_calloc(1, sizeof(*s));
     s->loop = loop;
     s->cfg = *cfg;
@@ -450,6 +466,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
         return NULL;
     }
     gw_link_set_handler(link, on_broker_event, s);
+    s->rec = gw_recovery_new(s->subs, link, LWS_PRE);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
@@ -494,6 +511,8 @@ void gw_server_stop(gw_server *s)
     /* the caller closes the link next: forget it now */
     gw_link_set_handler(s->link, NULL, NULL);
     s->link = NULL;
+    gw_recovery_free(s->rec);
+    s->rec = NULL;
     for (gw_conn *c = s->conns; c; c = c->next)
         gw_pusher_fatal(&c->pusher, GW_PUSHER_RECONNECT, "Server shutting down: reconnect");
     if (!s->nconns || !s->sweep_open) {
@@ -517,6 +536,7 @@ void gw_server_free(gw_server *s)
     }
     s->link = NULL; /* may already be gone: leave it alone */
     gw__http_detach_all(s);
+    gw_recovery_free(s->rec);
     gw_subs_free(s->subs);
     free(s->host);
     free(s);

@@ -26,6 +26,7 @@ struct gw_server {
     const hc_apps *apps;
     gw_link *link; /* NULL once stopping */
     gw_subs *subs;
+    struct gw_recovery *rec; /* resume, rewind, gap repair (gw_recovery.c) */
     struct lws_context *ctx; /* NULL once lws finished destroying it */
     struct lws_vhost *vhost;
     int port;
