@@ -262,7 +262,11 @@ void br_core_publish(br_core *c, br_core_link *l, const Herald__Publish *p)
     l->pending = pd;
     size_t len;
     uint8_t *ev = br_core_encode_event(p, &len);
-    c->store->ops->publish(c->store, p->app_id, p->channel, ev, len, on_published, pd);
+    if ((p->history_size || p->history_ttl) && c->store->ops->publish_bounded)
+        c->store->ops->publish_bounded(c->store, p->app_id, p->channel, ev, len, p->history_size,
+                                       p->history_ttl, on_published, pd);
+    else
+        c->store->ops->publish(c->store, p->app_id, p->channel, ev, len, on_published, pd);
     free(ev);
 }
 

@@ -115,8 +115,9 @@ void br_core_replay(br_core *c, br_core_link *l, const Herald__ReplayRequest *r)
         return;
     }
     br_replay_query q = {0};
-    if (r->since_epoch && r->since_epoch[0]) {
-        q.since_epoch = r->since_epoch;
+    if ((r->since_epoch && r->since_epoch[0]) || r->page) {
+        q.since_epoch = r->since_epoch ? r->since_epoch : "";
+        q.page = r->page;
         q.since_offset = r->since_offset;
     } else {
         q.rewind = r->rewind;

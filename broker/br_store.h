@@ -45,6 +45,7 @@ typedef struct br_replay_query {
     uint64_t since_offset;
     uint32_t rewind;
     uint32_t limit;
+    bool page; /* see herald.ReplayRequest.page */
 } br_replay_query;
 
 /* Outcome of one replay. error is NULL on success; epoch ("" when the
@@ -73,6 +74,11 @@ typedef struct br_store_ops {
      * once, like publish's. May be NULL (last, so stores written before it
      * still compile): a store without history (the core
      * then answers "history is not available"). */
+    /* publish with the channel's own bound (size events, ttl seconds; 0 =
+     * the store's default). May be NULL: publish is used instead. */
+    void (*publish_bounded)(br_store *s, const char *app_id, const char *channel,
+                            const uint8_t *event, size_t len, uint32_t size, uint32_t ttl,
+                            br_publish_done_fn done, void *arg);
     void (*replay)(br_store *s, const char *app_id, const char *channel, const br_replay_query *q,
                    br_replay_done_fn done, void *arg);
 } br_store_ops;

@@ -58,6 +58,7 @@ typedef struct rs_op {
     br_publish_done_fn done;
     void *arg;
     bool via_eval;
+    char size[12], ttl[12]; /* the channel's bound; "" = the store's */
     /* OP_REPLAY only: */
     br_replay_done_fn replay_done;
 } rs_op;
@@ -354,8 +355,8 @@ static int send_publish(br_store_redis *s, rs_op *op)
                             op->keys[2],
                             op->epoch,
                             (const char *)op->event,
-                            s->history_size,
-                            s->history_ttl};
+                            op->size[0] ? op->size : s->history_size,
+                            op->ttl[0] ? op->ttl : s->history_ttl};
     size_t lens[10];
     for (int i = 0; i < 10; i++)
         lens[i] = i == 7 ? op->event_len : strlen(argv[i]);
@@ -522,8 +523,9 @@ static void log_overload(br_store_redis *s)
             RS_MAX_PENDING_BYTES);
 }
 
-static void rs_publish(br_store *base, const char *app_id, const char *channel,
-                       const uint8_t *event, size_t len, br_publish_done_fn done, void *arg)
+static void rs_publish_bounded(br_store *base, const char *app_id, const char *channel,
+                               const uint8_t *event, size_t len, uint32_t size, uint32_t ttl,
+                               br_publish_done_fn done, void *arg)
 {
     br_store_redis *s = (br_store_redis *)base;
     if (!s->cmd_up || s->closing) {
@@ -547,6 +549,10 @@ static void rs_publish(br_store *base, const char *app_id, const char *channel,
     op->event_len = len;
     op->done = done;
     op->arg = arg;
+    if (size)
+        snprintf(op->size, sizeof(op->size), "%u", size);
+    if (ttl)
+        snprintf(op->ttl, sizeof(op->ttl), "%u", ttl);
     if (s->wait_tail)
         s->wait_tail->next = op;
     else
@@ -554,6 +560,12 @@ static void rs_publish(br_store *base, const char *app_id, const char *channel,
     s->wait_tail = op;
     s->waiting_bytes += len;
     pump(s);
+}
+
+static void rs_publish(br_store *base, const char *app_id, const char *channel,
+                       const uint8_t *event, size_t len, br_publish_done_fn done, void *arg)
+{
+    rs_publish_bounded(base, app_id, channel, event, len, 0, 0, done, arg);
 }
 
 /* ---- subscriber connection ------------------------------------------- */
@@ -844,7 +856,10 @@ static void rs_replay(br_store *base, const char *app_id, const char *channel,
     op->replay_done = done;
     op->arg = arg;
     char num[24], lim[16];
-    const char *mode = q->since_epoch ? "since" : q->rewind ? "rewind" : "position";
+    const char *mode = q->page          ? "page"
+                       : q->since_epoch ? "since"
+                       : q->rewind      ? "rewind"
+                                        : "position";
     snprintf(num, sizeof(num), "%llu",
              (unsigned long long)(q->since_epoch ? q->since_offset : q->rewind));
     snprintf(lim, sizeof(lim), "%u", q->limit ? q->limit : 1);
@@ -868,6 +883,7 @@ static void rs_replay(br_store *base, const char *app_id, const char *channel,
 static const br_store_ops rs_ops = {
     .publish = rs_publish,
     .replay = rs_replay,
+    .publish_bounded = rs_publish_bounded,
     .subscribe_live = rs_subscribe_live,
     .unsubscribe_live = rs_unsubscribe_live,
     .free = rs_free,

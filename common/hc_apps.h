@@ -27,6 +27,7 @@ typedef struct hc_app {
     size_t max_event_name_len;   /* default 200 */
     size_t max_payload_bytes;    /* event data, default 10 KiB */
     size_t max_batch_size;       /* batch_events, default 10 */
+    struct hc_history *history;  /* "history" rules (hc_history.h); NULL: none */
 } hc_app;
 
 typedef struct hc_apps hc_apps;

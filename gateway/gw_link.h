@@ -32,6 +32,8 @@ typedef struct gw_publish {
     size_t data_len;
     const char *socket_id;
     const char *user_id;
+    uint32_t history_size; /* the app's rule for the channel (hc_history_bound); */
+    uint32_t history_ttl;  /* 0 = the broker's default */
 } gw_publish;
 
 /* Outcome of one publish: ok, or error (a sentence) when it failed. epoch
@@ -56,6 +58,7 @@ typedef struct gw_replay_req {
     uint64_t since_offset;
     uint32_t rewind;
     uint32_t limit; /* 0: the broker's maximum */
+    bool page;      /* herald.ReplayRequest.page */
 } gw_replay_req;
 
 /* The broker's answer (r->ok false with r->error when the read failed,

@@ -683,6 +683,8 @@ static void op_publish(gw_link *l, const gw_publish *p, gw_publish_cb cb, void *
     pub.data.len = p->data_len;
     pub.socket_id = (char *)(p->socket_id ? p->socket_id : "");
     pub.user_id = (char *)(p->user_id ? p->user_id : "");
+    pub.history_size = p->history_size;
+    pub.history_ttl = p->history_ttl;
     pending_pub *pp = hc_calloc(1, sizeof(*pp));
     pp->cb = cb;
     pp->ud = ud;

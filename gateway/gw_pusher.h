@@ -51,10 +51,13 @@ typedef struct gw_pusher_io {
      * exist; may be NULL). */
     void (*publish)(void *ud, const char *channel, const char *name, const char *data, size_t len);
     /* The connection just joined channel asking to resume after since
-     * ("<epoch>:<offset>", or NULL) or for the last rewind events: the
-     * callee sends subscription_succeeded and the events (gw_recovery).
-     * May be NULL: such requests then get a plain subscription_succeeded. */
-    void (*recover)(void *ud, const char *channel, const char *since, unsigned rewind);
+     * ("<epoch>:<offset>", or NULL) or for the last rewind events (asked
+     * by the client, by the app's rewind-on-subscribe rule, or 1 on a
+     * cache channel, where cache_miss says to send pusher:cache_miss when
+     * there is none): the callee sends subscription_succeeded and the
+     * events (gw_recovery). May be NULL: plain subscription_succeeded. */
+    void (*recover)(void *ud, const char *channel, const char *since, unsigned rewind,
+                    bool cache_miss);
 } gw_pusher_io;
 
 typedef struct gw_pusher_conn {

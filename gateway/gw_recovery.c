@@ -35,10 +35,11 @@ typedef struct rq {
     gw_recovery *r;
     rq_kind kind;
     char *app_id, *channel;
-    uint64_t hold;  /* RQ_SUBSCRIBE: gw_subs hold id */
-    bool answered;  /* RQ_SUBSCRIBE: subscription_succeeded sent */
-    uint64_t upto;  /* RQ_SUBSCRIBE: last offset the subscriber has */
-    bool recovered; /* RQ_SUBSCRIBE: so far */
+    uint64_t hold;   /* RQ_SUBSCRIBE: gw_subs hold id */
+    bool answered;   /* RQ_SUBSCRIBE: subscription_succeeded sent */
+    uint64_t upto;   /* RQ_SUBSCRIBE: last offset the subscriber has */
+    bool recovered;  /* RQ_SUBSCRIBE: so far */
+    bool cache_miss; /* RQ_SUBSCRIBE: say pusher:cache_miss if no event */
 } rq;
 
 gw_recovery *gw_recovery_new(gw_subs *subs, gw_link *link, size_t headroom)
@@ -98,7 +99,7 @@ static void on_answer(void *ud, const Herald__ReplayResponse *resp);
 /* Sends the request for q (since epoch:offset, or rewind). */
 static void rq_send(rq *q, const char *since_epoch, uint64_t since_offset, uint32_t rewind)
 {
-    gw_replay_req req = {q->app_id, q->channel, since_epoch, since_offset, rewind, 0};
+    gw_replay_req req = {q->app_id, q->channel, since_epoch, since_offset, rewind, 0, false};
     gw_link_replay(q->r->link, &req, on_answer, q);
 }
 
@@ -150,6 +151,18 @@ static void send_events(gw_recovery *r, gw_subscriber *s, const Herald__ReplayRe
     }
 }
 
+static void send_cache_miss(gw_recovery *r, gw_subscriber *s, const char *channel)
+{
+    hc_sbuf b = HC_SBUF_INIT;
+    hc_sbuf_puts(&b, "{\"event\":\"pusher:cache_miss\",\"channel\":");
+    hc_sbuf_json_string(&b, channel, strlen(channel));
+    hc_sbuf_puts(&b, "}");
+    hc_rbuf *f = hc_rbuf_from(r->headroom, b.data, b.len);
+    gw_subs_push(r->subs, s, f);
+    hc_rbuf_unref(f);
+    hc_sbuf_free(&b);
+}
+
 /* A resuming / rewinding subscriber's answer. Returns true when q was
  * re-sent for the rest (so it must not be freed). */
 static bool subscribe_answer(rq *q, const Herald__ReplayResponse *resp)
@@ -169,6 +182,8 @@ static bool subscribe_answer(rq *q, const Herald__ReplayResponse *resp)
     }
     if (resp->ok)
         send_events(r, s, resp);
+    if (q->cache_miss && !resp->n_events)
+        send_cache_miss(r, s, q->channel);
     if (resp->n_events)
         q->upto = resp->events[resp->n_events - 1]->offset;
     if (resp->ok && resp->more && resp->n_events) {
@@ -198,13 +213,14 @@ static void on_answer(void *ud, const Herald__ReplayResponse *resp)
 }
 
 void gw_recovery_subscribe(gw_recovery *r, gw_subscriber *s, const char *app_id,
-                           const char *channel, const char *since, uint32_t rewind)
+                           const char *channel, const char *since, uint32_t rewind, bool cache_miss)
 {
     uint64_t hold = gw_subs_hold(r->subs, s, app_id, channel);
     if (!hold)
         return;
     rq *q = rq_new(r, RQ_SUBSCRIBE, app_id, channel);
     q->hold = hold;
+    q->cache_miss = cache_miss;
     if (since) {
         char epoch[EPOCH_MAX + 1];
         uint64_t off = 0;

@@ -32,9 +32,12 @@ void gw_recovery_free(gw_recovery *r);
 
 /* s has just joined (app_id, channel) and asked to resume after since
  * ("<epoch>:<offset>", NULL if not) or for the last `rewind` events. Sends
- * subscription_succeeded and the events when the broker answers. */
+ * subscription_succeeded and the events when the broker answers, and
+ * {"event":"pusher:cache_miss","channel":C} after it when cache_miss is set
+ * and there was no event. */
 void gw_recovery_subscribe(gw_recovery *r, gw_subscriber *s, const char *app_id,
-                           const char *channel, const char *since, uint32_t rewind);
+                           const char *channel, const char *since, uint32_t rewind,
+                           bool cache_miss);
 /* gw_subs gap hook: fetch what follows (epoch, last). */
 void gw_recovery_gap(gw_recovery *r, const char *app_id, const char *channel, const char *epoch,
                      uint64_t last);

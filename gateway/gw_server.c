@@ -94,11 +94,13 @@ static int io_unsubscribe(void *ud, const char *channel)
     return gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
 }
 
-static void io_recover(void *ud, const char *channel, const char *since, unsigned rewind)
+static void io_recover(void *ud, const char *channel, const char *since, unsigned rewind,
+                       bool cache_miss)
 {
     gw_conn *c = ud;
     if (c->srv->rec)
-        gw_recovery_subscribe(c->srv->rec, &c->sub, c->pusher.app->id, channel, since, rewind);
+        gw_recovery_subscribe(c->srv->rec, &c->sub, c->pusher.app->id, channel, since, rewind,
+                              cache_miss);
 }
 
 static const gw_pusher_io pusher_io = {io_send,        io_close, io_subscribe, io_is_subscribed,

@@ -4,7 +4,7 @@
 --
 -- KEYS[1] herald:{<app_id>:<channel>}:meta
 -- KEYS[2] herald:{<app_id>:<channel>}:log
--- ARGV[1] mode: "since", "rewind" or "position"
+-- ARGV[1] mode: "since", "page", "rewind" or "position"
 -- ARGV[2] since: the client's epoch
 -- ARGV[3] since: the last offset the client has; rewind: N
 -- ARGV[4] limit (most entries returned)
@@ -14,7 +14,9 @@
 -- since is recovered when the epoch is the channel's and the log still
 -- holds offset+1 (or the client is already at the end); otherwise no
 -- entries are returned: the client must reload. rewind is recovered when
--- it returns min(N, last offset) entries.
+-- it returns min(N, last offset) entries. page returns the entries after
+-- ARGV[3] that are still there (no recovery check; ARGV[2] "" = the
+-- current epoch, another epoch than the channel's: none, recovered 0).
 
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local last = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
@@ -49,6 +51,19 @@ if mode == 'since' then
     out[#out + 1] = row[2][2]
   end
   if offset_of(rows[#rows][1]) < last then
+    out[4] = 1
+  end
+elseif mode == 'page' then
+  if ARGV[2] ~= '' and ARGV[2] ~= epoch then
+    out[3] = 0
+    return out
+  end
+  local rows = redis.call('XRANGE', KEYS[2], '0-' .. (tonumber(ARGV[3]) + 1), '+', 'COUNT', limit)
+  for _, row in ipairs(rows) do
+    out[#out + 1] = offset_of(row[1])
+    out[#out + 1] = row[2][2]
+  end
+  if #rows > 0 and offset_of(rows[#rows][1]) < last then
     out[4] = 1
   end
 elseif mode == 'rewind' then
