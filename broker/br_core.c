@@ -67,6 +67,7 @@ br_core *br_core_new(br_store *store)
     c->store = store;
     store->on_live = br_core_on_live;
     store->on_live_ctx = c;
+    store->on_resync = br_core_on_resync;
     return c;
 }
 
@@ -346,4 +347,23 @@ void br__core_send(br_core_link *l, hc_rbuf *frame)
 br_store *br__core_store(br_core_link *l)
 {
     return l->core->store;
+}
+
+void br_core_on_resync(void *core, const char *app_id, const char *channel)
+{
+    br_core *c = core;
+    size_t klen = chan_key(c, app_id, channel);
+    br_chan *ch = hc_map_get(&c->chans, c->key.data, klen);
+    if (!ch || ch->n == 0)
+        return;
+    Herald__Interest in = HERALD__INTEREST__INIT;
+    in.app_id = (char *)app_id;
+    in.channel = (char *)channel;
+    Herald__Frame f = HERALD__FRAME__INIT;
+    f.msg_case = HERALD__FRAME__MSG_RESYNC;
+    f.resync = &in;
+    hc_rbuf *b = hc_wire_pack(&f, 0);
+    for (size_t i = 0; i < ch->n; i++)
+        ch->links[i]->send(ch->links[i]->ctx, b);
+    hc_rbuf_unref(b);
 }

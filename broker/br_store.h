@@ -87,6 +87,11 @@ struct br_store {
     const br_store_ops *ops;
     br_live_fn on_live; /* set by br_core_new */
     void *on_live_ctx;
+    /* Set by br_core_new (the ctx is on_live_ctx); a store calls it when
+     * its live feed of (app_id, channel) takes effect (first subscription
+     * or after a reconnect): entries appended before may not have come
+     * through on_live. Optional for a store. */
+    void (*on_resync)(void *ctx, const char *app_id, const char *channel);
 };
 
 #endif

@@ -603,6 +603,13 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *priv)
     if (!reply || ac != s->sub || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
         return;
     redisReply *kind = reply->element[0], *chan = reply->element[1], *msg = reply->element[2];
+    if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "subscribe") == 0 &&
+        chan->type == REDIS_REPLY_STRING) {
+        rs_live *lv = hc_map_get(&s->live, chan->str, chan->len);
+        if (lv && s->base.on_resync)
+            s->base.on_resync(s->base.on_live_ctx, lv->app_id, lv->channel);
+        return;
+    }
     if (kind->type != REDIS_REPLY_STRING || strcmp(kind->str, "message") != 0 ||
         chan->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING)
         return;

@@ -456,6 +456,10 @@ static void on_frame(broker *b, const Herald__Frame *f)
     case HERALD__FRAME__MSG_PUBLISH_ACK:
         on_ack(b, f->publish_ack);
         break;
+    case HERALD__FRAME__MSG_RESYNC:
+        if (tl->base.on_rehome && f->resync->app_id && f->resync->channel)
+            tl->base.on_rehome(tl->base.on_rehome_ud, f->resync->app_id, f->resync->channel);
+        break;
     case HERALD__FRAME__MSG_REPLAY_RESPONSE:
         gw__replays_answer(&b->replays, f->replay_response);
         break;

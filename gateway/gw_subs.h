@@ -106,9 +106,10 @@ gw_subscriber *gw_subs_held(gw_subs *t, const char *app_id, const char *channel,
 void gw_subs_release(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel,
                      const char *epoch, uint64_t upto, uint64_t position);
 /* Starts a repair of (app_id, channel) from its last delivered position
- * (after a broker change): events wait until gw_subs_repair_done. Returns
- * false (nothing started) when the channel has no position or is already
- * repairing; else copies the position to epoch / *last. */
+ * (after a broker change or a resync): events wait until
+ * gw_subs_repair_done. Returns false (nothing started) when the channel has
+ * no position or is already repairing (then one more catch-up follows the
+ * current one); else copies the position to epoch / *last. */
 bool gw_subs_repair_begin(gw_subs *t, const char *app_id, const char *channel, char *epoch,
                           size_t epoch_len, uint64_t *last);
 /* Ends the repair of (app_id, channel): delivers r's events (r NULL or

@@ -34,6 +34,7 @@ struct gw_repair {
     size_t *len;
     size_t n, cap;
     bool overflowed;
+    bool again; /* another catch-up was asked for meanwhile */
 };
 
 void gw__hold_free(gw_hold *h)
@@ -183,6 +184,8 @@ bool gw_subs_repair_begin(gw_subs *t, const char *app_id, const char *channel, c
                           size_t epoch_len, uint64_t *last)
 {
     gw_chan *ch = gw__subs_chan(t, app_id, channel);
+    if (ch && ch->repair)
+        ch->repair->again = true; /* the read in flight may predate the cause */
     if (!ch || !ch->epoch || ch->repair)
         return false;
     ch->repair = hc_calloc(1, sizeof(*ch->repair));
@@ -227,5 +230,10 @@ void gw_subs_repair_done(gw_subs *t, const char *app_id, const char *channel,
         herald__event__free_unpacked(ev, NULL);
         ch = gw__subs_chan(t, app_id, channel);
     }
+    bool again = rp->again;
     gw__repair_free(rp);
+    if (again && ch && ch->epoch && !ch->repair && t->hooks.gap) {
+        ch->repair = hc_calloc(1, sizeof(*ch->repair));
+        t->hooks.gap(t->ud, ch->app_id, ch->channel, ch->epoch, ch->last_offset);
+    }
 }

@@ -197,6 +197,27 @@ static void test_answer_after_link_closed(void **state)
     br_core_free(c);
 }
 
+static void test_resync_to_interested_links(void **state)
+{
+    (void)state;
+    fake_store fs = {.base = {.ops = &with_history}};
+    br_core *c = br_core_new(&fs.base);
+    fake_link a = {0}, b = {0};
+    br_core_link *la = br_core_link_add(c, fl_send, &a);
+    br_core_link *lb = br_core_link_add(c, fl_send, &b);
+    br_core_subscribe(c, la, "app", "chat");
+    fs.base.on_resync(fs.base.on_live_ctx, "app", "chat");
+    fs.base.on_resync(fs.base.on_live_ctx, "app", "nobody");
+    assert_int_equal(a.frames, 1);
+    assert_int_equal(b.frames, 0);
+    assert_int_equal(a.last->msg_case, HERALD__FRAME__MSG_RESYNC);
+    assert_string_equal(a.last->resync->channel, "chat");
+    herald__frame__free_unpacked(a.last, NULL);
+    br_core_link_remove(c, la);
+    br_core_link_remove(c, lb);
+    br_core_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_rewind_and_store_error),
         cmocka_unit_test(test_store_without_history),
         cmocka_unit_test(test_answer_after_link_closed),
+        cmocka_unit_test(test_resync_to_interested_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

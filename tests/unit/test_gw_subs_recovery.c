@@ -233,6 +233,39 @@ static void test_hold_bounded(void **state)
     gw_subs_free(t);
 }
 
+static void test_catch_up_asked_twice(void **state)
+{
+    (void)state;
+    rec r = {0};
+    gw_subs *t = gw_subs_new(&hooks, &r, 0);
+    gw_subscriber a;
+    gw_subscriber_init(&a, NULL, "1.1", 64);
+    gw_subs_join(t, &a, "app", "chat");
+    deliver(t, "e", 1);
+    char epoch[32];
+    uint64_t last = 0;
+    assert_true(gw_subs_repair_begin(t, "app", "chat", epoch, sizeof(epoch), &last));
+    assert_string_equal(epoch, "e");
+    assert_int_equal(last, 1);
+    /* a resync while the first catch-up is in flight: one more follows */
+    assert_false(gw_subs_repair_begin(t, "app", "chat", epoch, sizeof(epoch), &last));
+    deliver(t, "e", 3);
+    Herald__Event e2 = event("e", 2);
+    Herald__Event *evs[1] = {&e2};
+    Herald__ReplayResponse resp = HERALD__REPLAY_RESPONSE__INIT;
+    resp.ok = resp.recovered = true;
+    resp.epoch = "e";
+    resp.n_events = 1;
+    resp.events = evs;
+    gw_subs_repair_done(t, "app", "chat", &resp);
+    assert_string_equal(drain(&a), "1,2,3");
+    assert_int_equal(r.gaps, 1);
+    assert_int_equal(r.gap_last, 3);
+    gw_subs_repair_done(t, "app", "chat", NULL);
+    gw_subs_leave_all(t, &a);
+    gw_subs_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_gap_accepted_when_unrecoverable),
         cmocka_unit_test(test_release_seeds_position_and_leave_while_held),
         cmocka_unit_test(test_hold_bounded),
+        cmocka_unit_test(test_catch_up_asked_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
