@@ -142,4 +142,23 @@ describe('history and recovery', () => {
     assert.equal(epochOf(next.ids[0]), epochOf(got.ids[0]));
     client.close();
   });
+
+  test('a broker that re-subscribes Redis makes the gateway catch up, with no later event needed', async () => {
+    const ch = uniqueChannel('resync');
+    const sdk = serverClient(cluster, 1);
+    const { client } = await RawClient.established(cluster.wsUrl(1));
+    await client.subscribe(ch);
+    await publishRange(sdk, ch, 0, 3);
+    await nums(client, ch, 3);
+    // Offset 4 appended without its pub/sub notification (a missed event)...
+    assert.equal(Number(await cluster.redis('HINCRBY', metaKey(ch), 'next', '1')), 4);
+    await cluster.redis('EVAL',
+      "local r = redis.call('XRANGE', KEYS[1], '0-3', '0-3'); return redis.call('XADD', KEYS[1], '0-4', 'e', r[1][2][2])",
+      '1', logKey(ch));
+    // ...then the broker's subscriber connection drops and comes back.
+    await cluster.redis('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    const next = await nums(client, ch, 1);
+    assert.deepEqual(next.ids.map(offsetOf), [4]);
+    client.close();
+  });
 });
