@@ -9,6 +9,7 @@
  * reference to every recipient.
  */
 #include "br_core.h"
+#include "br_core_int.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -66,6 +67,7 @@ br_core *br_core_new(br_store *store)
     c->store = store;
     store->on_live = br_core_on_live;
     store->on_live_ctx = c;
+    store->on_resync = br_core_on_resync;
     return c;
 }
 
@@ -261,7 +263,11 @@ void br_core_publish(br_core *c, br_core_link *l, const Herald__Publish *p)
     l->pending = pd;
     size_t len;
     uint8_t *ev = br_core_encode_event(p, &len);
-    c->store->ops->publish(c->store, p->app_id, p->channel, ev, len, on_published, pd);
+    if ((p->history_size || p->history_ttl) && c->store->ops->publish_bounded)
+        c->store->ops->publish_bounded(c->store, p->app_id, p->channel, ev, len, p->history_size,
+                                       p->history_ttl, on_published, pd);
+    else
+        c->store->ops->publish(c->store, p->app_id, p->channel, ev, len, on_published, pd);
     free(ev);
 }
 
@@ -306,4 +312,58 @@ size_t br_core_channel_count(const br_core *c)
 size_t br_core_link_count(const br_core *c)
 {
     return c->nlinks;
+}
+
+/* ---- for other files of the core (br_core_int.h) ---------------------- */
+
+br_pending *br__core_wait(br_core_link *l, uint64_t request_id)
+{
+    br_pending *pd = hc_calloc(1, sizeof(*pd));
+    pd->core = l->core;
+    pd->link = l;
+    pd->request_id = request_id;
+    pd->next = l->pending;
+    if (l->pending)
+        l->pending->prev = pd;
+    l->pending = pd;
+    return pd;
+}
+
+br_core_link *br__core_wait_end(br_pending *p, uint64_t *request_id)
+{
+    br_core_link *l = p->link;
+    if (l)
+        pending_unlink(p);
+    *request_id = p->request_id;
+    free(p);
+    return l;
+}
+
+void br__core_send(br_core_link *l, hc_rbuf *frame)
+{
+    l->send(l->ctx, frame);
+}
+
+br_store *br__core_store(br_core_link *l)
+{
+    return l->core->store;
+}
+
+void br_core_on_resync(void *core, const char *app_id, const char *channel)
+{
+    br_core *c = core;
+    size_t klen = chan_key(c, app_id, channel);
+    br_chan *ch = hc_map_get(&c->chans, c->key.data, klen);
+    if (!ch || ch->n == 0)
+        return;
+    Herald__Interest in = HERALD__INTEREST__INIT;
+    in.app_id = (char *)app_id;
+    in.channel = (char *)channel;
+    Herald__Frame f = HERALD__FRAME__INIT;
+    f.msg_case = HERALD__FRAME__MSG_RESYNC;
+    f.resync = &in;
+    hc_rbuf *b = hc_wire_pack(&f, 0);
+    for (size_t i = 0; i < ch->n; i++)
+        ch->links[i]->send(ch->links[i]->ctx, b);
+    hc_rbuf_unref(b);
 }

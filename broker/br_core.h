@@ -55,6 +55,10 @@ void br_core_publish(br_core *c, br_core_link *l, const Herald__Publish *p);
 void br_core_on_live(void *core, const char *app_id, const char *channel, const char *epoch,
                      uint64_t offset, const uint8_t *event, size_t event_len);
 
+/* The store's "live feed in effect" sink (installed by br_core_new):
+ * sends Resync{app_id, channel} to every interested link. */
+void br_core_on_resync(void *core, const char *app_id, const char *channel);
+
 /* Encodes the event part the core stores and publishes: a herald.Event
  * with name, data, socket_id and user_id only. Returns malloc'd bytes
  * (caller frees) and sets *len. */

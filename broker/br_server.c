@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "br_replay.h"
 #include "hc_frame.h"
 #include "hc_log.h"
 #include "hc_mem.h"
@@ -234,6 +235,9 @@ static void dispatch(br_link *l, const Herald__Frame *f)
         break;
     case HERALD__FRAME__MSG_PUBLISH:
         br_core_publish(core, l->cl, f->publish);
+        break;
+    case HERALD__FRAME__MSG_REPLAY_REQUEST:
+        br_core_replay(core, l->cl, f->replay_request);
         break;
     case HERALD__FRAME__MSG_PING:
         on_ping(l, f->ping);

@@ -13,6 +13,7 @@
 #ifndef BR_STORE_H
 #define BR_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,33 @@ typedef void (*br_publish_done_fn)(void *arg, const char *error, const char *epo
 typedef void (*br_live_fn)(void *ctx, const char *app_id, const char *channel, const char *epoch,
                            uint64_t offset, const uint8_t *event, size_t event_len);
 
+/* One history entry handed to a br_replay_done_fn. */
+typedef struct br_replay_entry {
+    uint64_t offset;
+    const uint8_t *event; /* what publish was given */
+    size_t event_len;
+} br_replay_entry;
+
+/* What to read (see herald.ReplayRequest). since_epoch non-NULL: entries
+ * after since_offset; else rewind > 0: the last rewind entries; else none
+ * (position only). limit caps the number of entries (> 0). */
+typedef struct br_replay_query {
+    const char *since_epoch;
+    uint64_t since_offset;
+    uint32_t rewind;
+    uint32_t limit;
+    bool page; /* see herald.ReplayRequest.page */
+} br_replay_query;
+
+/* Outcome of one replay. error is NULL on success; epoch ("" when the
+ * channel has no history) and offset are the channel's position, read
+ * atomically with the entries (oldest first). recovered: see
+ * herald.ReplayResponse; more: the limit cut the answer. Pointers are valid
+ * only during the call. */
+typedef void (*br_replay_done_fn)(void *arg, const char *error, const char *epoch, uint64_t offset,
+                                  bool recovered, bool more, const br_replay_entry *entries,
+                                  size_t n);
+
 typedef struct br_store_ops {
     /* Appends event[0..len) (copied) to (app_id, channel). done is called
      * exactly once: on success after the entry is durable, on failure with
@@ -42,12 +70,28 @@ typedef struct br_store_ops {
     void (*unsubscribe_live)(br_store *s, const char *app_id, const char *channel);
     /* Fails every pending publish, releases everything. */
     void (*free)(br_store *s);
+    /* Reads history (br_replay.c is the caller). done is called exactly
+     * once, like publish's. May be NULL (last, so stores written before it
+     * still compile): a store without history (the core
+     * then answers "history is not available"). */
+    /* publish with the channel's own bound (size events, ttl seconds; 0 =
+     * the store's default). May be NULL: publish is used instead. */
+    void (*publish_bounded)(br_store *s, const char *app_id, const char *channel,
+                            const uint8_t *event, size_t len, uint32_t size, uint32_t ttl,
+                            br_publish_done_fn done, void *arg);
+    void (*replay)(br_store *s, const char *app_id, const char *channel, const br_replay_query *q,
+                   br_replay_done_fn done, void *arg);
 } br_store_ops;
 
 struct br_store {
     const br_store_ops *ops;
     br_live_fn on_live; /* set by br_core_new */
     void *on_live_ctx;
+    /* Set by br_core_new (the ctx is on_live_ctx); a store calls it when
+     * its live feed of (app_id, channel) takes effect (first subscription
+     * or after a reconnect): entries appended before may not have come
+     * through on_live. Optional for a store. */
+    void (*on_resync)(void *ctx, const char *app_id, const char *channel);
 };
 
 #endif

@@ -42,7 +42,7 @@
 #define RS_MAX_PENDING_BYTES (64u * 1024u * 1024u) /* waiting + in flight: then reject */
 #define RS_MAX_INFLIGHT_BYTES (1u * 1024u * 1024u) /* handed to hiredis at once */
 
-typedef enum { OP_PUBLISH, OP_SCRIPT_LOAD, OP_PING } rs_op_kind;
+typedef enum { OP_PUBLISH, OP_SCRIPT_LOAD, OP_PING, OP_REPLAY } rs_op_kind;
 
 typedef struct br_store_redis br_store_redis;
 
@@ -60,6 +60,9 @@ typedef struct rs_op {
     br_publish_done_fn done;
     void *arg;
     bool via_eval;
+    char size[12], ttl[12]; /* the channel's bound; "" = the store's */
+    /* OP_REPLAY only: */
+    br_replay_done_fn replay_done;
 } rs_op;
 
 /* A followed channel, keyed in s->live by its pub/sub channel name. */
@@ -357,8 +360,8 @@ static int send_publish(br_store_redis *s, rs_op *op)
                             op->keys[2],
                             op->epoch,
                             (const char *)op->event,
-                            s->history_size,
-                            s->history_ttl};
+                            op->size[0] ? op->size : s->history_size,
+                            op->ttl[0] ? op->ttl : s->history_ttl};
     size_t lens[10];
     for (int i = 0; i < 10; i++)
         lens[i] = i == 7 ? op->event_len : strlen(argv[i]);
@@ -532,8 +535,9 @@ static void log_overload(br_store_redis *s)
             RS_MAX_PENDING_BYTES);
 }
 
-static void rs_publish(br_store *base, const char *app_id, const char *channel,
-                       const uint8_t *event, size_t len, br_publish_done_fn done, void *arg)
+static void rs_publish_bounded(br_store *base, const char *app_id, const char *channel,
+                               const uint8_t *event, size_t len, uint32_t size, uint32_t ttl,
+                               br_publish_done_fn done, void *arg)
 {
     br_store_redis *s = (br_store_redis *)base;
     if (!s->cmd_up || s->closing) {
@@ -557,6 +561,10 @@ static void rs_publish(br_store *base, const char *app_id, const char *channel,
     op->event_len = len;
     op->done = done;
     op->arg = arg;
+    if (size)
+        snprintf(op->size, sizeof(op->size), "%u", size);
+    if (ttl)
+        snprintf(op->ttl, sizeof(op->ttl), "%u", ttl);
     if (s->wait_tail)
         s->wait_tail->next = op;
     else
@@ -564,6 +572,12 @@ static void rs_publish(br_store *base, const char *app_id, const char *channel,
     s->wait_tail = op;
     s->waiting_bytes += len;
     pump(s);
+}
+
+static void rs_publish(br_store *base, const char *app_id, const char *channel,
+                       const uint8_t *event, size_t len, br_publish_done_fn done, void *arg)
+{
+    rs_publish_bounded(base, app_id, channel, event, len, 0, 0, done, arg);
 }
 
 /* ---- subscriber connection ------------------------------------------- */
@@ -601,6 +615,13 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *priv)
     if (!reply || ac != s->sub || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
         return;
     redisReply *kind = reply->element[0], *chan = reply->element[1], *msg = reply->element[2];
+    if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "subscribe") == 0 &&
+        chan->type == REDIS_REPLY_STRING) {
+        rs_live *lv = hc_map_get(&s->live, chan->str, chan->len);
+        if (lv && s->base.on_resync)
+            s->base.on_resync(s->base.on_live_ctx, lv->app_id, lv->channel);
+        return;
+    }
     if (kind->type != REDIS_REPLY_STRING || strcmp(kind->str, "message") != 0 ||
         chan->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING)
         return;
@@ -814,8 +835,100 @@ static void rs_free(br_store *base)
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
 }
 
+/* ---- history (lua/replay.lua) ----------------------------------------- */
+
+/* Parses replay.lua's reply and answers op; false if malformed. */
+static bool replay_answer(rs_op *op, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 4 || (r->elements - 4) % 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING)
+        return false;
+    for (size_t i = 1; i < r->elements; i += i < 4 ? 1 : 2)
+        if (r->element[i]->type != REDIS_REPLY_INTEGER)
+            return false;
+    size_t n = (r->elements - 4) / 2;
+    br_replay_entry *ents = hc_calloc(n ? n : 1, sizeof(*ents));
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *ev = r->element[5 + 2 * i];
+        if (ev->type != REDIS_REPLY_STRING) {
+            free(ents);
+            return false;
+        }
+        ents[i].offset = (uint64_t)r->element[4 + 2 * i]->integer;
+        ents[i].event = (const uint8_t *)ev->str;
+        ents[i].event_len = ev->len;
+    }
+    op->replay_done(op->arg, NULL, r->element[0]->str, (uint64_t)r->element[1]->integer,
+                    r->element[2]->integer != 0, r->element[3]->integer != 0, ents, n);
+    free(ents);
+    return true;
+}
+
+static void on_replay_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac;
+    rs_op *op = priv;
+    br_store_redis *s = op->s;
+    redisReply *reply = r;
+    op_unlink(s, op);
+    if (!reply) {
+        op->replay_done(op->arg, "redis connection lost before the history was read", NULL, 0,
+                        false, false, NULL, 0);
+    } else {
+        s->cmd_heard_ms = hc_mono_ms();
+        if (reply->type == REDIS_REPLY_ERROR)
+            op->replay_done(op->arg, reply->str, NULL, 0, false, false, NULL, 0);
+        else if (!replay_answer(op, reply))
+            op->replay_done(op->arg, "unexpected reply from the redis replay script", NULL, 0,
+                            false, false, NULL, 0);
+    }
+    op_free(op);
+}
+
+static void rs_replay(br_store *base, const char *app_id, const char *channel,
+                      const br_replay_query *q, br_replay_done_fn done, void *arg)
+{
+    br_store_redis *s = (br_store_redis *)base;
+    if (!s->cmd_up || s->closing) {
+        done(arg, "redis unavailable", NULL, 0, false, false, NULL, 0);
+        return;
+    }
+    rs_op *op = hc_calloc(1, sizeof(*op));
+    op->s = s;
+    op->kind = OP_REPLAY;
+    op->keys[0] = rs_key(app_id, channel, "meta");
+    op->keys[1] = rs_key(app_id, channel, "log");
+    op->replay_done = done;
+    op->arg = arg;
+    char num[24], lim[16];
+    const char *mode = q->page          ? "page"
+                       : q->since_epoch ? "since"
+                       : q->rewind      ? "rewind"
+                                        : "position";
+    snprintf(num, sizeof(num), "%llu",
+             (unsigned long long)(q->since_epoch ? q->since_offset : q->rewind));
+    snprintf(lim, sizeof(lim), "%u", q->limit ? q->limit : 1);
+    const char *argv[9] = {"EVAL",
+                           BR_LUA_REPLAY,
+                           "2",
+                           op->keys[0],
+                           op->keys[1],
+                           mode,
+                           q->since_epoch ? q->since_epoch : "",
+                           num,
+                           lim};
+    if (redisAsyncCommandArgv(s->cmd, on_replay_reply, op, 9, argv, NULL) != REDIS_OK) {
+        op_free(op);
+        done(arg, "redis unavailable", NULL, 0, false, false, NULL, 0);
+        return;
+    }
+    op_link(s, op);
+}
+
 static const br_store_ops rs_ops = {
     .publish = rs_publish,
+    .replay = rs_replay,
+    .publish_bounded = rs_publish_bounded,
     .subscribe_live = rs_subscribe_live,
     .unsubscribe_live = rs_unsubscribe_live,
     .free = rs_free,

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "hc_history.h"
 #include "hc_map.h"
 #include "hc_mem.h"
 
@@ -88,6 +89,8 @@ static void hc_app_free_strings(hc_app *a)
     free(a->secret);
     free(a->webhooks);
     a->id = a->key = a->secret = a->webhooks = NULL;
+    hc_history_free(a->history);
+    a->history = NULL;
 }
 
 void hc_apps_free(hc_apps *apps)
@@ -274,6 +277,11 @@ static bool hc_app_from_json(json_t *obj, size_t idx, hc_app *a, char *err, size
             return false;
         }
     }
+    char why[160];
+    if (!hc_history_from_json(json_object_get(obj, "history"), &a->history, why, sizeof(why))) {
+        snprintf(err, errlen, "app #%zu (%s): %s", idx + 1, a->id, why);
+        return false;
+    }
     return true;
 }
 
@@ -314,6 +322,7 @@ static void hc_apps_insert(hc_apps *apps, const hc_app *a)
     copy->key = hc_strdup(a->key);
     copy->secret = hc_strdup(a->secret ? a->secret : "");
     copy->webhooks = a->webhooks ? hc_strdup(a->webhooks) : NULL;
+    copy->history = hc_history_copy(a->history);
     if (apps->n == apps->cap) {
         apps->cap = apps->cap ? apps->cap * 2 : 4;
         apps->items = hc_realloc(apps->items, apps->cap * sizeof *apps->items);
@@ -428,6 +437,22 @@ static bool hc_default_limits(hc_app *a, hc_getenv_fn getenv_fn, char *err, size
     return true;
 }
 
+/* HERALD_DEFAULT_APP_HISTORY: the default app's history rules as a JSON
+ * array (hc_history.h). False with err when malformed. */
+static bool hc_default_history(hc_app *a, hc_getenv_fn getenv_fn, char *err, size_t errlen)
+{
+    char name[96], why[160];
+    const char *v = hc_default_env(getenv_fn, "HISTORY", name, sizeof name);
+    if (!v || !*v)
+        return true;
+    json_t *arr = json_loads(v, 0, NULL);
+    bool ok = arr && hc_history_from_json(arr, &a->history, why, sizeof why);
+    if (!ok)
+        snprintf(err, errlen, "%s: %s", name, arr ? why : "not valid JSON");
+    json_decref(arr);
+    return ok;
+}
+
 int hc_apps_load_default(hc_apps *apps, hc_getenv_fn getenv_fn, char *err, size_t errlen)
 {
     char name[96];
@@ -440,12 +465,15 @@ int hc_apps_load_default(hc_apps *apps, hc_getenv_fn getenv_fn, char *err, size_
     a.key = (char *)(key && *key ? key : "app-key");
     a.secret = (char *)(secret && *secret ? secret : "app-secret");
     if (!hc_default_limits(&a, getenv_fn, err, errlen) ||
-        hc_apps_clash(apps, NULL, 0, &a, err, errlen)) {
+        hc_apps_clash(apps, NULL, 0, &a, err, errlen) ||
+        !hc_default_history(&a, getenv_fn, err, errlen)) {
         free(a.webhooks);
+        hc_history_free(a.history);
         return -1;
     }
     hc_apps_insert(apps, &a);
     free(a.webhooks);
+    hc_history_free(a.history);
     return 0;
 }
 

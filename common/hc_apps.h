@@ -36,6 +36,7 @@ typedef struct hc_app {
     bool user_authentication;         /* connections must sign in; default off */
     long user_auth_timeout_ms;        /* ... within this long, default 30000 */
     char *webhooks;                   /* the app's webhooks as compact JSON (an array), or NULL */
+    struct hc_history *history;       /* "history" rules (hc_history.h); NULL: none */
 } hc_app;
 
 typedef struct hc_apps hc_apps;

@@ -6,6 +6,7 @@
  * jansson; answers are built with hc_sbuf.
  */
 #include "gw_api.h"
+#include "gw_api_history.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -40,6 +41,7 @@ void gw_api_response_free(gw_api_response *out)
     pubs_clear(out);
     free(out->pubs);
     hc_sbuf_free(&out->body);
+    gw_api_history_free(out->history);
     memset(out, 0, sizeof(*out));
 }
 
@@ -394,6 +396,11 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
         return;
     }
     const char *rest = slash + 1;
+    char *app_id = hc_strndup(id_and_rest, (size_t)(slash - id_and_rest));
+    bool history = gw_api_history_route(apps, req, app_id, rest, out);
+    free(app_id);
+    if (history)
+        return;
     bool events = strcmp(rest, "events") == 0, batch = strcmp(rest, "batch_events") == 0;
     bool terminate = terminate_user(rest) != NULL;
     bool read = strcmp(req->method, "GET") == 0 && strncmp(rest, "channels", 8) == 0 &&

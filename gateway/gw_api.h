@@ -51,6 +51,7 @@ typedef struct gw_api_response {
     hc_sbuf body; /* JSON; the answer when every publish succeeds */
     gw_api_publish *pubs;
     size_t npubs, cap;
+    struct gw_api_history *history; /* a history read to perform (gw_api_history.h) */
 } gw_api_response;
 
 /* Handles one request. out must be zeroed (or freed) first; it owns

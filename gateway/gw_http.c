@@ -16,9 +16,11 @@
 
 #include "gw_api.h"
 #include "gw_metrics.h"
+#include "gw_api_history.h"
 #include "gw_server_int.h"
 #include "hc_opsd.h"
 #include "hc_clock.h"
+#include "hc_history.h"
 #include "hc_log.h"
 #include "hc_mem.h"
 #include "hc_query.h"
@@ -151,6 +153,29 @@ static void publish_done(void *ud, const gw_publish_result *r)
     respond(h);
 }
 
+/* gw_replay_cb of a history read. */
+static void history_done(void *ud, const Herald__ReplayResponse *r)
+{
+    gw_http *h = ud;
+    gw_api_history_answer(h->resp.history, r, &h->resp);
+    h->pending = 0;
+    respond(h);
+}
+
+/* Performs the history read gw_api asked for (gw_api_history.h). */
+static void read_history(gw_http *h)
+{
+    if (!h->srv->link) {
+        gw_api_set_error(&h->resp, 503, "The server is shutting down: retry on another one");
+        respond(h);
+        return;
+    }
+    gw_replay_req r;
+    gw_api_history_replay(h->resp.history, &r);
+    h->pending = 1;
+    gw_link_replay(h->srv->link, &r, history_done, h);
+}
+
 static bool check_ready(void *ud, char *why, size_t whylen)
 {
     return gw_server_ready(ud, why, whylen);
@@ -199,6 +224,10 @@ static void run(gw_http *h)
     gw_api_handle(s->apps, &req, &h->resp);
     hc_debug("http %s %s -> %d (%zu publish(es))", h->method, h->path, h->resp.status,
              h->resp.npubs);
+    if (h->resp.history) {
+        read_history(h);
+        return;
+    }
     if (!h->resp.npubs) {
         respond(h);
         return;
@@ -218,7 +247,11 @@ static void run(gw_http *h)
     h->t0_ns = uv_hrtime();
     for (size_t i = 0; i < h->resp.npubs; i++) {
         const gw_api_publish *p = &h->resp.pubs[i];
-        gw_publish pub = {p->app_id, p->channel, p->name, p->data, p->data_len, p->socket_id, NULL};
+        gw_publish pub = {p->app_id,    p->channel, p->name, p->data, p->data_len,
+                          p->socket_id, NULL,       0,       0};
+        const hc_app *app = hc_apps_by_id(s->apps, p->app_id);
+        hc_history_bound(app ? app->history : NULL, p->channel, &pub.history_size,
+                         &pub.history_ttl);
         gw_link_publish(s->link, &pub, publish_done, h);
     }
     gw_publish_result held = {true, NULL, "", 0};

@@ -32,6 +32,8 @@ typedef struct gw_publish {
     size_t data_len;
     const char *socket_id;
     const char *user_id;
+    uint32_t history_size; /* the app's rule for the channel (hc_history_bound); */
+    uint32_t history_ttl;  /* 0 = the broker's default */
 } gw_publish;
 
 /* Outcome of one publish: ok, or error (a sentence) when it failed. epoch
@@ -45,6 +47,25 @@ typedef struct gw_publish_result {
 } gw_publish_result;
 
 typedef void (*gw_publish_cb)(void *ud, const gw_publish_result *r);
+
+/* A history read (herald.ReplayRequest without request_id); strings
+ * borrowed for the call. since_epoch non-NULL: resume after since_offset;
+ * else rewind > 0: the last rewind events; else the position only. */
+typedef struct gw_replay_req {
+    const char *app_id;
+    const char *channel;
+    const char *since_epoch;
+    uint64_t since_offset;
+    uint32_t rewind;
+    uint32_t limit; /* 0: the broker's maximum */
+    bool page;      /* herald.ReplayRequest.page */
+} gw_replay_req;
+
+/* The broker's answer (r->ok false with r->error when the read failed,
+ * including a lost link); r is valid only during the call. */
+typedef void (*gw_replay_cb)(void *ud, const Herald__ReplayResponse *r);
+/* (app_id, channel) moved to another broker: events may have been missed. */
+typedef void (*gw_rehome_cb)(void *ud, const char *app_id, const char *channel);
 /* A broker event; ev is valid only during the call. */
 typedef void (*gw_event_cb)(void *ud, const Herald__Event *ev);
 
@@ -61,12 +82,17 @@ typedef struct gw_link_ops {
     /* Fails pending publishes, closes every handle, then calls done (from
      * the loop) and frees l. */
     void (*close)(gw_link *l, void (*done)(void *ud), void *ud);
+    /* Reads a channel's history at its owner; cb is called exactly once,
+     * possibly before replay returns. May be NULL (no history). */
+    void (*replay)(gw_link *l, const gw_replay_req *r, gw_replay_cb cb, void *ud);
 } gw_link_ops;
 
 struct gw_link {
     const gw_link_ops *ops;
     gw_event_cb on_event; /* set by gw_link_set_handler */
     void *on_event_ud;
+    gw_rehome_cb on_rehome; /* set by gw_recovery_new; may be NULL */
+    void *on_rehome_ud;
 };
 
 static inline void gw_link_set_handler(gw_link *l, gw_event_cb cb, void *ud)
@@ -90,6 +116,8 @@ static inline bool gw_link_ready(gw_link *l)
 {
     return l->ops->ready(l);
 }
+/* Answers at once with an error when the link has no replay. */
+void gw_link_replay(gw_link *l, const gw_replay_req *r, gw_replay_cb cb, void *ud);
 static inline void gw_link_close(gw_link *l, void (*done)(void *ud), void *ud)
 {
     l->ops->close(l, done, ud);

@@ -216,8 +216,17 @@ static void emb_close(gw_link *l, void (*done)(void *ud), void *ud)
     uv_close((uv_handle_t *)&e->idle, idle_closed);
 }
 
-static const gw_link_ops emb_ops = {emb_subscribe, emb_unsubscribe, emb_publish, emb_ready,
-                                    emb_close};
+/* No replay yet: the in-memory store keeps history (br_store_memory_range)
+ * but has no br_store_ops.replay, so resume and rewind answer
+ * "recovered": false in embedded mode. */
+static const gw_link_ops emb_ops = {
+    .subscribe = emb_subscribe,
+    .unsubscribe = emb_unsubscribe,
+    .publish = emb_publish,
+    .ready = emb_ready,
+    .close = emb_close,
+    .replay = NULL,
+};
 
 gw_link *gw_link_embedded_new(uv_loop_t *loop, size_t history_size, size_t max_channels)
 {

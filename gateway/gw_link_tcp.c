@@ -15,6 +15,7 @@
  * and retires vanished ones (a slot's index stays fixed while in use).
  */
 #include "gw_link.h"
+#include "gw_link_replay.h"
 
 #include "gw_discovery.h"
 
@@ -72,6 +73,7 @@ typedef struct broker {
     uint64_t last_pong_ms;
     uint64_t nonce;
     hc_map pending;  /* request id (8 bytes) -> pending_pub* */
+    hc_map replays;  /* request id (8 bytes) -> pending_replay* (gw_link_replay.c) */
     bool complained; /* "unreachable" / "lost" logged since last up */
     bool retired;    /* no longer in DNS: no reconnect; slot reusable when idle */
 } broker;
@@ -255,6 +257,8 @@ static void rehome(tcp_link *tl)
             continue;
         if (now >= 0)
             send_interest(&tl->b[now], true, in);
+        if (now >= 0 && tl->base.on_rehome)
+            tl->base.on_rehome(tl->base.on_rehome_ud, in->app_id, in->channel);
         if (in->owner >= 0 && tl->b[in->owner].st == ST_UP)
             defer_unsubscribe(tl, in, in->owner);
         in->owner = now;
@@ -402,6 +406,7 @@ static void drop(broker *b, const char *why)
     uv_timer_stop(&b->timer);
     b->backoff_ms = BACKOFF_MIN_MS;
     fail_pending(b, "the broker link was lost before the publish was acknowledged");
+    gw__replays_fail(&b->replays, "the broker link was lost before the history was read");
     if (b->tl->closing)
         return;
     rehome(b->tl);
@@ -462,6 +467,13 @@ static void on_frame(broker *b, const Herald__Frame *f)
         break;
     case HERALD__FRAME__MSG_PUBLISH_ACK:
         on_ack(b, f->publish_ack);
+        break;
+    case HERALD__FRAME__MSG_RESYNC:
+        if (tl->base.on_rehome && f->resync->app_id && f->resync->channel)
+            tl->base.on_rehome(tl->base.on_rehome_ud, f->resync->app_id, f->resync->channel);
+        break;
+    case HERALD__FRAME__MSG_REPLAY_RESPONSE:
+        gw__replays_answer(&b->replays, f->replay_response);
         break;
     case HERALD__FRAME__MSG_PING:
         send_ping(b, true, f->ping->nonce);
@@ -613,6 +625,7 @@ static void timer_fired(uv_timer_t *t)
         return;
     }
     expire_pending(b, now);
+    gw__replays_expire(&b->replays, now);
     send_ping(b, false, ++b->nonce);
 }
 
@@ -687,6 +700,8 @@ static void op_publish(gw_link *l, const gw_publish *p, gw_publish_cb cb, void *
     pub.data.len = p->data_len;
     pub.socket_id = (char *)(p->socket_id ? p->socket_id : "");
     pub.user_id = (char *)(p->user_id ? p->user_id : "");
+    pub.history_size = p->history_size;
+    pub.history_ttl = p->history_ttl;
     pending_pub *pp = hc_calloc(1, sizeof(*pp));
     pp->cb = cb;
     pp->ud = ud;
@@ -726,6 +741,7 @@ static void link_free(tcp_link *tl)
         broker *b = &tl->b[i];
         hc_frame_reader_free(&b->rd);
         hc_map_free(&b->pending);
+        hc_map_free(&b->replays);
         free(b->addr);
         free(b->host);
         free(b->port);
@@ -774,6 +790,7 @@ static void op_close(gw_link *l, void (*done)(void *ud), void *ud)
         broker *b = &tl->b[i];
         b->st = ST_WAIT;
         fail_pending(b, "the gateway is shutting down");
+        gw__replays_fail(&b->replays, "the gateway is shutting down");
         close_tcp(b);
         if (b->gai) {
             tl->closes_pending++;
@@ -792,7 +809,27 @@ static void op_close(gw_link *l, void (*done)(void *ud), void *ud)
     close_step(tl);
 }
 
-static const gw_link_ops tcp_ops = {op_subscribe, op_unsubscribe, op_publish, op_ready, op_close};
+static void op_replay(gw_link *l, const gw_replay_req *r, gw_replay_cb cb, void *ud)
+{
+    tcp_link *tl = (tcp_link *)l;
+    char *key = interest_key(r->app_id, r->channel);
+    int owner = tl->closing ? -1 : owner_of(tl, key);
+    free(key);
+    if (owner < 0) {
+        gw__replay_fail(cb, ud, "no broker is reachable");
+        return;
+    }
+    broker *b = &tl->b[owner];
+    Herald__Frame f = HERALD__FRAME__INIT;
+    Herald__ReplayRequest req = HERALD__REPLAY_REQUEST__INIT;
+    gw__replays_add(&b->replays, &req, ++tl->next_req, r, cb, ud);
+    f.msg_case = HERALD__FRAME__MSG_REPLAY_REQUEST;
+    f.replay_request = &req;
+    send_frame(b, &f);
+}
+
+static const gw_link_ops tcp_ops = {op_subscribe, op_unsubscribe, op_publish,
+                                    op_ready,     op_close,       op_replay};
 
 /* Splits "host:port" (host may be [v6]) into new strings. */
 static bool split_addr(const char *a, char **host, char **port)

@@ -20,6 +20,7 @@
 #include "hc_buf.h"
 #include "hc_channel.h"
 #include "hc_clock.h"
+#include "hc_history.h"
 
 /* Longest event or channel name quoted back in an error message. */
 #define QUOTE_MAX 64
@@ -223,6 +224,34 @@ static bool refuse_type(gw_pusher_conn *c, const char *channel)
     return true;
 }
 
+/* Herald's extensions (PROTOCOL.md section 7): "since" or "rewind" in the
+ * subscribe data, the app's rewind-on-subscribe rule for the channel, and
+ * cache channels hand the reply to io->recover. Returns true if they did. */
+static bool gw__pusher_recover(gw_pusher_conn *c, const char *channel, json_t *data)
+{
+    json_t *since = json_object_get(data, "since");
+    json_t *rewind = json_object_get(data, "rewind");
+    bool cache = hc_channel_is_cache(channel);
+    if (!c->io->recover)
+        return false;
+    if (json_is_string(since)) {
+        c->io->recover(c->ud, channel, json_string_value(since), 0, false);
+        return true;
+    }
+    unsigned n = 0;
+    const hc_history_rule *rule = hc_history_match(c->app->history, channel);
+    if (json_is_integer(rewind) && json_integer_value(rewind) > 0)
+        n = json_integer_value(rewind) > 100000 ? 100000u : (unsigned)json_integer_value(rewind);
+    else if (rule && rule->rewind)
+        n = rule->rewind;
+    else if (cache)
+        n = 1;
+    if (!n)
+        return false;
+    c->io->recover(c->ud, channel, NULL, n, cache);
+    return true;
+}
+
 static void on_subscribe(gw_pusher_conn *c, json_t *data)
 {
     const char *channel = channel_arg(c, "pusher:subscribe", data);
@@ -267,8 +296,11 @@ static void on_subscribe(gw_pusher_conn *c, json_t *data)
                shown, c->nsubs, c->max_subs);
         return;
     }
-    if (c->io->subscribe(c->ud, channel) == 1)
+    int added = c->io->subscribe(c->ud, channel);
+    if (added == 1)
         c->nsubs++;
+    if (added == 1 && gw__pusher_recover(c, channel, data))
+        return;
     subscription_succeeded(c, channel);
 }
 

@@ -7,11 +7,10 @@
  * pusher:subscribe / pusher:unsubscribe, and refuses with pusher:error /
  * pusher:subscription_error what it does not accept. Channel auth
  * (gw_auth), client events (gw_client) and sign-in (gw_user) are decided
- * in their own modules, which it calls. It also checks a WebSocket handshake (path /app/{key}, protocol
- * version) and writes connection_established. It knows nothing of
- * libwebsockets, sockets or brokers: it acts only through gw_pusher_io
- * (send a text frame, close with code and reason, join/leave a channel in
- * the local table). Called by gw_server for every complete client message;
+ * in their own modules, which it calls. It also checks a WebSocket handshake (path /app/{key},
+ * protocol version) and writes connection_established. It knows nothing of libwebsockets, sockets
+ * or brokers: it acts only through gw_pusher_io (send a text frame, close with code and reason,
+ * join/leave a channel in the local table). Called by gw_server for every complete client message;
  * unit-tested with a fake io (tests/unit/test_gw_pusher.c).
  */
 #ifndef GW_PUSHER_H
@@ -60,6 +59,14 @@ typedef struct gw_pusher_io {
      * socket_id from delivery; user_id is NULL or the presence user. */
     void (*publish)(void *ud, const char *channel, const char *name, const char *data, size_t len,
                     const char *user_id);
+    /* The connection just joined channel asking to resume after since
+     * ("<epoch>:<offset>", or NULL) or for the last rewind events (asked
+     * by the client, by the app's rewind-on-subscribe rule, or 1 on a
+     * cache channel, where cache_miss says to send pusher:cache_miss when
+     * there is none): the callee sends subscription_succeeded and the
+     * events (gw_recovery). May be NULL: plain subscription_succeeded. */
+    void (*recover)(void *ud, const char *channel, const char *since, unsigned rewind,
+                    bool cache_miss);
 } gw_pusher_io;
 
 typedef struct gw_pusher_conn {

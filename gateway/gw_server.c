@@ -19,8 +19,10 @@
 #include "gw_metrics.h"
 #include "gw_pusher.h"
 #include "gw_user.h"
+#include "gw_recovery.h"
 #include "gw_server_int.h"
 #include "hc_clock.h"
+#include "hc_history.h"
 #include "hc_log.h"
 #include "hc_mem.h"
 #include "hc_query.h"
@@ -117,12 +119,35 @@ static void io_publish(void *ud, const char *channel, const char *name, const ch
         gw_pusher_error(&c->pusher, 0, "Client event not sent: no broker is reachable");
         return;
     }
-    gw_publish p = {c->pusher.app->id, channel, name, data, len, c->socket_id, user_id};
+    gw_publish p = {.app_id = c->pusher.app->id,
+                    .channel = channel,
+                    .name = name,
+                    .data = data,
+                    .data_len = len,
+                    .socket_id = c->socket_id,
+                    .user_id = user_id};
+    hc_history_bound(c->pusher.app->history, channel, &p.history_size, &p.history_ttl);
     gw_link_publish(c->srv->link, &p, client_published, NULL);
 }
 
-static const gw_pusher_io pusher_io = {io_send,          io_close,       io_subscribe,
-                                       io_is_subscribed, io_unsubscribe, io_publish};
+static void io_recover(void *ud, const char *channel, const char *since, unsigned rewind,
+                       bool cache_miss)
+{
+    gw_conn *c = ud;
+    if (c->srv->rec)
+        gw_recovery_subscribe(c->srv->rec, &c->sub, c->pusher.app->id, channel, since, rewind,
+                              cache_miss);
+}
+
+static const gw_pusher_io pusher_io = {
+    .send = io_send,
+    .close = io_close,
+    .subscribe = io_subscribe,
+    .is_subscribed = io_is_subscribed,
+    .unsubscribe = io_unsubscribe,
+    .publish = io_publish,
+    .recover = io_recover,
+};
 
 /* ---- gw_subs hooks --------------------------------------------------- */
 
@@ -193,7 +218,14 @@ static bool report_conns(void *ud, const hc_app *app, long conns)
         return false;
     char data[64];
     int n = snprintf(data, sizeof(data), "%u %ld", s->cfg.gateway_num, conns);
-    gw_publish p = {app->id, GW_LIMITS_CHANNEL, "herald:conns", data, (size_t)n, NULL, NULL};
+    /* Only the live feed matters: keep one entry of history for a minute. */
+    gw_publish p = {.app_id = app->id,
+                    .channel = GW_LIMITS_CHANNEL,
+                    .name = "herald:conns",
+                    .data = data,
+                    .data_len = (size_t)n,
+                    .history_size = 1,
+                    .history_ttl = 60};
     gw_link_publish(s->link, &p, report_published, NULL);
     return true;
 }
@@ -206,6 +238,14 @@ static void follow_conn_counts(gw_server *s)
         if (a->max_connections >= 0)
             gw_link_subscribe(s->link, a->id, GW_LIMITS_CHANNEL);
     }
+}
+
+static void hook_gap(void *ud, const char *app_id, const char *channel, const char *epoch,
+                     uint64_t last)
+{
+    gw_server *s = ud;
+    if (s->rec)
+        gw_recovery_gap(s->rec, app_id, channel, epoch, last);
 }
 
 static void on_broker_event(void *ud, const Herald__Event *ev)
@@ -566,7 +606,7 @@ static bool start_lws(gw_server *s, char *err, size_t errlen)
 gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_apps *apps,
                          gw_link *link, char *err, size_t errlen)
 {
-    static const gw_subs_hooks hooks = {hook_wake, hook_overflow, hook_first, hook_last};
+    static const gw_subs_hooks hooks = {hook_wake, hook_overflow, hook_first, hook_last, hook_gap};
     gw_server *s = hc_calloc(1, sizeof(*s));
     s->loop = loop;
     s->cfg = *cfg;
@@ -586,6 +626,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     }
     gw_link_set_handler(link, on_broker_event, s);
     follow_conn_counts(s);
+    s->rec = gw_recovery_new(s->subs, link, LWS_PRE);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
@@ -731,6 +772,8 @@ void gw_server_stop(gw_server *s)
     /* the caller closes the link next: forget it now */
     gw_link_set_handler(s->link, NULL, NULL);
     s->link = NULL;
+    gw_recovery_free(s->rec);
+    s->rec = NULL;
     for (gw_conn *c = s->conns; c; c = c->next)
         gw_pusher_fatal(&c->pusher, GW_PUSHER_RECONNECT, "Server shutting down: reconnect");
     if (!s->nconns || !s->sweep_open) {
@@ -754,6 +797,7 @@ void gw_server_free(gw_server *s)
     }
     s->link = NULL; /* may already be gone: leave it alone */
     gw__http_detach_all(s);
+    gw_recovery_free(s->rec);
     gw_subs_free(s->subs);
     gw_limits_free(s->limits);
     free(s->host);

@@ -28,6 +28,7 @@ struct gw_server {
     gw_link *link; /* NULL once stopping */
     gw_subs *subs;
     gw_limits *limits;       /* per-app connection counts and HTTP rates */
+    struct gw_recovery *rec; /* resume, rewind, gap repair (gw_recovery.c) */
     struct lws_context *ctx; /* NULL once lws finished destroying it */
     struct lws_vhost *vhost;
     int port;

@@ -8,6 +8,7 @@
  * make two channels collide. Hooks must not modify the table.
  */
 #include "gw_subs.h"
+#include "gw_subs_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,32 +18,6 @@
 #include "hc_buf.h"
 #include "hc_log.h"
 #include "hc_mem.h"
-
-typedef struct gw_chan gw_chan;
-
-typedef struct gw_sub {
-    struct gw_sub *prev, *next; /* in ch's list */
-    gw_chan *ch;
-    gw_subscriber *s;
-} gw_sub;
-
-struct gw_chan {
-    char *app_id;
-    char *channel;
-    char *key; /* app_id \0 channel */
-    size_t klen;
-    gw_sub *head;
-    size_t count;
-    char *epoch; /* of the last delivered event, or NULL */
-    uint64_t last_offset;
-};
-
-struct gw_subs {
-    hc_map chans; /* key -> gw_chan* */
-    gw_subs_hooks hooks;
-    void *ud;
-    size_t headroom;
-};
 
 /* Builds the composite key into a new buffer (caller frees); *klen gets
  * its length. */
@@ -67,6 +42,7 @@ gw_subs *gw_subs_new(const gw_subs_hooks *hooks, void *ud, size_t headroom)
 
 static void chan_free(gw_chan *ch)
 {
+    gw__repair_free(ch->repair);
     free(ch->app_id);
     free(ch->channel);
     free(ch->key);
@@ -150,6 +126,7 @@ static void sub_unlink(gw_subs *t, gw_sub *m)
     if (m->next)
         m->next->prev = m->prev;
     ch->count--;
+    gw__hold_free(m->hold);
     free(m);
     if (ch->count)
         return;
@@ -260,6 +237,8 @@ size_t gw_subs_deliver(gw_subs *t, const Herald__Event *ev)
     free(key);
     if (!ch)
         return 0;
+    if (gw__repair_intercept(t, ch, ev))
+        return 0;
     if (seen_before(ch, ev)) {
         hc_debug("dropping duplicate event %s:%" PRIu64 " on %s", ev->epoch, ev->offset,
                  ev->channel);
@@ -274,6 +253,8 @@ size_t gw_subs_deliver(gw_subs *t, const Herald__Event *ev)
     for (gw_sub *m = ch->head; m; m = m->next) {
         if (skip && strcmp(m->s->socket_id, skip) == 0)
             continue;
+        if (gw__member_intercept(t, m, ev, frame))
+            continue;
         if (gw_subs_push(t, m->s, frame))
             n++;
     }
@@ -284,4 +265,13 @@ size_t gw_subs_deliver(gw_subs *t, const Herald__Event *ev)
 size_t gw_subs_channel_count(const gw_subs *t)
 {
     return t->chans.count;
+}
+
+gw_chan *gw__subs_chan(const gw_subs *t, const char *app_id, const char *channel)
+{
+    size_t klen;
+    char *key = make_key(app_id, channel, &klen);
+    gw_chan *ch = hc_map_get(&t->chans, key, klen);
+    free(key);
+    return ch;
 }

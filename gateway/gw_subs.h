@@ -42,6 +42,10 @@ typedef struct gw_subs_hooks {
     /* (app_id, channel) got its first local subscriber / lost its last. */
     void (*first)(void *ud, const char *app_id, const char *channel);
     void (*last)(void *ud, const char *app_id, const char *channel);
+    /* (app_id, channel) got offset > last + 1 in epoch: fetch the events
+     * after last and call gw_subs_repair_done (may be NULL: no repair). */
+    void (*gap)(void *ud, const char *app_id, const char *channel, const char *epoch,
+                uint64_t last);
 } gw_subs_hooks;
 
 /* headroom: bytes reserved in front of each framed event (LWS_PRE).
@@ -80,6 +84,39 @@ bool gw_subs_push(gw_subs *t, gw_subscriber *s, hc_rbuf *frame);
  * queues it for every subscriber except the one whose socket_id equals the
  * event's. Returns the number of subscribers it was queued for. */
 size_t gw_subs_deliver(gw_subs *t, const Herald__Event *ev);
+
+/* ---- recovery (gw_subs_recovery.c) ------------------------------------
+ * A member that resumes or rewinds is "held": live frames for it wait
+ * while its replay is in flight, then gw_subs_release queues those the
+ * replay did not cover. A channel that sees a gap buffers its events until
+ * gw_subs_repair_done hands it the missing ones. Nothing here talks to a
+ * broker: gw_recovery.c does. */
+
+/* Holds s's live frames on (app_id, channel). Returns the hold's id (> 0),
+ * or 0 when s is not subscribed there. */
+uint64_t gw_subs_hold(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel);
+/* The subscriber whose hold on (app_id, channel) has this id, or NULL
+ * when it left (or closed) meanwhile. */
+gw_subscriber *gw_subs_held(gw_subs *t, const char *app_id, const char *channel, uint64_t id);
+/* Ends s's hold: queues the held frames after (epoch, upto), drops the
+ * others, and keeps dropping live frames up to there (they were replayed).
+ * epoch NULL or "": queue every held frame. Seeds the channel's position
+ * with (epoch, position) when it has delivered nothing yet, so a live event
+ * missed before the first one is seen as a gap. */
+void gw_subs_release(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel,
+                     const char *epoch, uint64_t upto, uint64_t position);
+/* Starts a repair of (app_id, channel) from its last delivered position
+ * (after a broker change or a resync): events wait until
+ * gw_subs_repair_done. Returns false (nothing started) when the channel has
+ * no position or is already repairing (then one more catch-up follows the
+ * current one); else copies the position to epoch / *last. */
+bool gw_subs_repair_begin(gw_subs *t, const char *app_id, const char *channel, char *epoch,
+                          size_t epoch_len, uint64_t *last);
+/* Ends the repair of (app_id, channel): delivers r's events (r NULL or
+ * !r->ok or !r->recovered: none, and the gap is accepted with a warning),
+ * then the events that waited. A channel that is gone is ignored. */
+void gw_subs_repair_done(gw_subs *t, const char *app_id, const char *channel,
+                         const Herald__ReplayResponse *r);
 
 /* Number of channels with at least one local subscriber. */
 size_t gw_subs_channel_count(const gw_subs *t);

@@ -77,7 +77,10 @@ static void fs_free(br_store *s)
         free(fs->pubs[i].event);
 }
 
-static const br_store_ops fs_ops = {fs_publish, fs_subscribe, fs_unsubscribe, fs_free};
+static const br_store_ops fs_ops = {.publish = fs_publish,
+                                    .subscribe_live = fs_subscribe,
+                                    .unsubscribe_live = fs_unsubscribe,
+                                    .free = fs_free};
 
 /* Completes publish i the way a store would, then forgets its bytes. */
 static void fs_complete(fake_store *fs, int i, const char *error, const char *epoch,

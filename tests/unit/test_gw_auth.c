@@ -90,8 +90,12 @@ static void f_publish(void *ud, const char *channel, const char *name, const cha
     f->pubs[f->npubs++] = strdup(buf);
 }
 
-static const gw_pusher_io io = {f_send,          f_close,       f_subscribe,
-                                f_is_subscribed, f_unsubscribe, f_publish};
+static const gw_pusher_io io = {.send = f_send,
+                                .close = f_close,
+                                .subscribe = f_subscribe,
+                                .is_subscribed = f_is_subscribed,
+                                .unsubscribe = f_unsubscribe,
+                                .publish = f_publish};
 
 typedef struct ctx {
     hc_app app;

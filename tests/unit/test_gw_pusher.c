@@ -78,7 +78,8 @@ static int f_unsubscribe(void *ud, const char *channel)
     return 1;
 }
 
-static const gw_pusher_io io = {f_send, f_close, f_subscribe, f_is_subscribed, f_unsubscribe, NULL};
+static const gw_pusher_io io = {f_send,        f_close, f_subscribe, f_is_subscribed,
+                                f_unsubscribe, NULL,    NULL};
 
 typedef struct ctx {
     hc_app app;

@@ -43,7 +43,7 @@ static void h_last(void *ud, const char *app, const char *ch)
     snprintf(r->last_last, sizeof(r->last_last), "%s/%s", app, ch);
 }
 
-static const gw_subs_hooks hooks = {h_wake, h_overflow, h_first, h_last};
+static const gw_subs_hooks hooks = {h_wake, h_overflow, h_first, h_last, NULL};
 
 static Herald__Event event(const char *channel, const char *epoch, uint64_t offset,
                            const char *data, const char *socket_id)
