@@ -3,9 +3,12 @@
 // portsFor(31)) and must report deliveries (where it publishes), every
 // connection subscribed and no error. No timing is asserted: the figures
 // are benchmarks' business (docs/benchmarks.md), this keeps them working.
+// tests/load/compare's table is checked the same way (Herald only).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { portsFor } from '../lib/cluster.mjs';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { portsFor, REPO_ROOT } from '../lib/cluster.mjs';
 import { runScenario, checkResult } from '../lib/load.mjs';
 
 describe('load scenarios, smoke mode, against Herald', () => {
@@ -45,4 +48,24 @@ describe('load scenarios, smoke mode, against Herald', () => {
       assert.equal(typeof lines[0].skipped, 'string');
     });
   }
+});
+
+describe('tests/load/compare, smoke mode', () => {
+  test('prints the fan-out table for Herald', async () => {
+    const ports = portsFor(31, 1);
+    const out = await new Promise((resolve, reject) => {
+      execFile(
+        path.join(REPO_ROOT, 'tests', 'load', 'compare'),
+        ['fanout', '--targets', 'herald', '--smoke', '--build-dir', process.env.HERALD_BUILD_DIR || 'build',
+          '--port', String(ports.port), '--broker-port', String(ports.brokerPort),
+          '--redis-port', String(ports.redisPort)],
+        { timeout: 120_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)),
+      );
+    });
+    const rows = out.split('\n').filter((l) => /^\|\s+\d+ \|/.test(l));
+    assert.equal(rows.length, 2, `one row per step:\n${out}`);
+    assert.ok(rows.every((r) => r.includes(' herald ')));
+    assert.match(out, /max sustained deliv\/s/);
+  });
 });
