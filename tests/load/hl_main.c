@@ -139,7 +139,7 @@ static enum phase phase;
 static uint64_t t_start, t_phase, t_connect_done;
 static long next_conn, launched, in_progress;
 static uint64_t n_connected, n_open, n_subscribed, n_conn_errors, n_closed_early, n_errors_msg;
-static uint64_t n_published, n_pub_errors, n_deliveries, n_expected, n_unstamped, n_dupes_late;
+static uint64_t n_published, n_pub_errors, n_deliveries, n_expected, n_unstamped, n_late;
 static uint64_t pub_seq;
 static long pub_chan_rr;
 static step steps[MAX_RATES];
@@ -350,7 +350,7 @@ static void on_event(const char *msg, size_t len)
         steps[cur_step].deliveries++;
         hl_hist_record(&steps[cur_step].hist, us);
     } else if (phase == P_DRAIN && cur_step >= 0) {
-        n_dupes_late++; /* arrived after the last step ended */
+        n_late++; /* arrived after the last step ended (counted in deliveries) */
         hl_hist_record(&steps[cur_step].hist, us);
     }
 }
@@ -898,9 +898,10 @@ static void finish(void)
                     : 0.0);
     fprintf(o,
             ",\"published\":%" PRIu64 ",\"publish_errors\":%" PRIu64 ",\"deliveries\":%" PRIu64
-            ",\"expected_deliveries\":%" PRIu64 ",\"missing\":%" PRId64 ",\"unstamped\":%" PRIu64,
+            ",\"expected_deliveries\":%" PRIu64 ",\"missing\":%" PRId64 ",\"unstamped\":%" PRIu64
+            ",\"late_deliveries\":%" PRIu64,
             n_published, n_pub_errors, n_deliveries, n_expected,
-            (int64_t)n_expected - (int64_t)n_deliveries, n_unstamped);
+            (int64_t)n_expected - (int64_t)n_deliveries, n_unstamped, n_late);
     uint64_t errors = n_conn_errors + n_closed_early + n_errors_msg + n_pub_errors;
     fprintf(o, ",\"errors\":%" PRIu64 ",\"latency_us\":", errors);
     json_lat(o, &total);
