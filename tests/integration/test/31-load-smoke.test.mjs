@@ -1,0 +1,71 @@
+// 31 load scenarios, smoke mode: every scenario of tests/load/scenario runs
+// for a few seconds against a small Herald cluster (its own herald-local on
+// portsFor(31)) and must report deliveries (where it publishes), every
+// connection subscribed and no error. No timing is asserted: the figures
+// are benchmarks' business (docs/benchmarks.md), this keeps them working.
+// tests/load/compare's table is checked the same way (Herald only).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { portsFor, REPO_ROOT } from '../lib/cluster.mjs';
+import { runScenario, checkResult } from '../lib/load.mjs';
+
+describe('load scenarios, smoke mode, against Herald', () => {
+  const ports = portsFor(31);
+
+  for (const name of ['fanout', 'channels']) {
+    test(`${name}: deliveries, every subscriber served, no error`, async () => {
+      const lines = await runScenario(name, ports);
+      assert.equal(lines.length, 1);
+      assert.equal(lines[0].scenario, name);
+      assert.equal(lines[0].target, 'herald');
+      checkResult(lines[0], { publishes: true });
+      // the server processes' CPU was measured (redis, broker, gateways)
+      assert.ok(lines[0].result.steps.some((s) => s.server_cpu_s > 0));
+    });
+  }
+
+  test('ramp: every connection subscribed, a rate reported', async () => {
+    const lines = await runScenario('ramp', ports);
+    assert.equal(lines.length, 1);
+    checkResult(lines[0], { publishes: false });
+    assert.ok(lines[0].result.subscribed_per_s > 0);
+  });
+
+  test('idle: gateway RSS read with every connection open', async () => {
+    const lines = await runScenario('idle', ports);
+    assert.equal(lines.length, 1);
+    checkResult(lines[0], { publishes: false });
+    assert.equal(lines[0].subscribed, lines[0].conns);
+    assert.ok(lines[0].node_rss_kb > 0 && lines[0].node_rss_base_kb > 0);
+  });
+
+  for (const name of ['presence', 'recovery']) {
+    test(`${name}: reported as skipped until it exists`, async () => {
+      const lines = await runScenario(name, ports);
+      assert.equal(lines.length, 1);
+      assert.equal(typeof lines[0].skipped, 'string');
+    });
+  }
+});
+
+describe('tests/load/compare, smoke mode', () => {
+  test('prints the fan-out table for Herald', async () => {
+    const ports = portsFor(31, 1);
+    const out = await new Promise((resolve, reject) => {
+      execFile(
+        path.join(REPO_ROOT, 'tests', 'load', 'compare'),
+        ['fanout', '--targets', 'herald', '--smoke', '--build-dir', process.env.HERALD_BUILD_DIR || 'build',
+          '--port', String(ports.port), '--broker-port', String(ports.brokerPort),
+          '--redis-port', String(ports.redisPort)],
+        { timeout: 120_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)),
+      );
+    });
+    const rows = out.split('\n').filter((l) => /^\|\s+\d+ \|/.test(l));
+    assert.equal(rows.length, 2, `one row per step:\n${out}`);
+    assert.ok(rows.every((r) => r.includes(' herald ')));
+    assert.match(out, /max sustained deliv\/s/);
+  });
+});

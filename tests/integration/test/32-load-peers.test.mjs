@@ -1,0 +1,25 @@
+// 32 the benchmark peers, smoke mode: the Socket.IO cluster and Soketi
+// (installed by tests/load/peers/install, which needs the npm registry and
+// is not part of CI's install) each start through tests/load/peers/run and
+// deliver events to herald-load in the fan-out scenario. Skipped when the
+// peers are not installed. Ports: portsFor(32).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { portsFor, REPO_ROOT } from '../lib/cluster.mjs';
+import { runScenario, checkResult } from '../lib/load.mjs';
+
+const installed = fs.existsSync(path.join(REPO_ROOT, 'tests', 'load', 'peers', 'node_modules', 'socket.io'));
+
+describe('benchmark peers, smoke mode', { skip: installed ? false : 'peers not installed (tests/load/peers/install)' }, () => {
+  const ports = portsFor(32);
+  for (const target of ['socketio', 'soketi']) {
+    test(`${target}: fan-out delivers to herald-load`, async () => {
+      const lines = await runScenario('fanout', ports, ['--target', target]);
+      assert.equal(lines.length, 1);
+      assert.equal(lines[0].target, target);
+      checkResult(lines[0], { publishes: true });
+    });
+  }
+});
