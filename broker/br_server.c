@@ -234,6 +234,9 @@ static void dispatch(br_link *l, const Herald__Frame *f)
     case HERALD__FRAME__MSG_PUBLISH:
         br_core_publish(core, l->cl, f->publish);
         break;
+    case HERALD__FRAME__MSG_CLUSTER_CALL:
+        br_core_cluster_call(core, l->cl, f->cluster_call);
+        break;
     case HERALD__FRAME__MSG_PING:
         on_ping(l, f->ping);
         break;

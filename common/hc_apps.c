@@ -47,6 +47,10 @@ static const hc_app_limit hc_app_limits[] = {
     {"maxEventPayloadInKb", "MAX_EVENT_PAYLOAD_IN_KB", 1024, HC_LIM_SIZE,
      offsetof(hc_app, max_payload_bytes)},
     {"maxEventBatchSize", "MAX_EVENT_BATCH_SIZE", 1, HC_LIM_SIZE, offsetof(hc_app, max_batch_size)},
+    {"maxPresenceMembersPerChannel", "MAX_PRESENCE_MEMBERS_PER_CHANNEL", 1, HC_LIM_SIZE,
+     offsetof(hc_app, max_presence_members)},
+    {"maxPresenceMemberSizeInKb", "MAX_PRESENCE_MEMBER_SIZE_IN_KB", 1024, HC_LIM_SIZE,
+     offsetof(hc_app, max_presence_member_bytes)},
 };
 #define HC_APP_NLIMITS (sizeof hc_app_limits / sizeof hc_app_limits[0])
 
@@ -87,6 +91,8 @@ void hc_app_defaults(hc_app *a)
     a->max_event_name_len = 200;
     a->max_payload_bytes = 10 * 1024;
     a->max_batch_size = 10;
+    a->max_presence_members = 100;
+    a->max_presence_member_bytes = 2 * 1024;
 }
 
 /* Stores v (already scaled) into the limit's field; a negative value means
@@ -170,6 +176,19 @@ static bool hc_json_enabled(json_t *obj, hc_app *a)
     return json_is_string(v) && hc_parse_flag(json_string_value(v), &a->enabled);
 }
 
+/* Reads an optional boolean member (true/false, 0/1, "true"/"false"). */
+static bool hc_json_bool(json_t *obj, const char *name, bool *out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (!v || json_is_null(v))
+        return true;
+    if (json_is_boolean(v) || json_is_integer(v)) {
+        *out = json_is_true(v) || (json_is_integer(v) && json_integer_value(v) != 0);
+        return true;
+    }
+    return json_is_string(v) && hc_parse_flag(json_string_value(v), out);
+}
+
 /* Name of the first of id, key, secret that is absent or empty, or NULL. */
 static const char *hc_app_missing(const hc_app *a)
 {
@@ -199,6 +218,11 @@ static bool hc_app_from_json(json_t *obj, size_t idx, hc_app *a, char *err, size
     }
     if (!hc_json_enabled(obj, a)) {
         snprintf(err, errlen, "app #%zu (%s): \"enabled\" must be a boolean", idx + 1, a->id);
+        return false;
+    }
+    if (!hc_json_bool(obj, "enableSubscriptionCount", &a->subscription_count)) {
+        snprintf(err, errlen, "app #%zu (%s): \"enableSubscriptionCount\" must be a boolean",
+                 idx + 1, a->id);
         return false;
     }
     for (size_t i = 0; i < HC_APP_NLIMITS; i++) {
@@ -330,6 +354,11 @@ static bool hc_default_limits(hc_app *a, hc_getenv_fn getenv_fn, char *err, size
     char name[96];
     const char *v = hc_default_env(getenv_fn, "ENABLED", name, sizeof name);
     if (v && !hc_parse_flag(v, &a->enabled)) {
+        snprintf(err, errlen, "%s: invalid boolean '%s'", name, v);
+        return false;
+    }
+    v = hc_default_env(getenv_fn, "ENABLE_SUBSCRIPTION_COUNT", name, sizeof name);
+    if (v && !hc_parse_flag(v, &a->subscription_count)) {
         snprintf(err, errlen, "%s: invalid boolean '%s'", name, v);
         return false;
     }

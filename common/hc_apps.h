@@ -21,12 +21,15 @@ typedef struct hc_app {
     char *key;
     char *secret;
     bool enabled;
-    long max_connections;        /* -1: unlimited */
-    size_t max_channel_name_len; /* default 200 */
-    size_t max_event_channels;   /* channels per trigger, default 100 */
-    size_t max_event_name_len;   /* default 200 */
-    size_t max_payload_bytes;    /* event data, default 10 KiB */
-    size_t max_batch_size;       /* batch_events, default 10 */
+    long max_connections;             /* -1: unlimited */
+    size_t max_channel_name_len;      /* default 200 */
+    size_t max_event_channels;        /* channels per trigger, default 100 */
+    size_t max_event_name_len;        /* default 200 */
+    size_t max_payload_bytes;         /* event data, default 10 KiB */
+    size_t max_batch_size;            /* batch_events, default 10 */
+    size_t max_presence_members;      /* per presence channel, default 100 */
+    size_t max_presence_member_bytes; /* user_info JSON, default 2 KiB */
+    bool subscription_count;          /* pusher_internal:subscription_count, default off */
 } hc_app;
 
 typedef struct hc_apps hc_apps;

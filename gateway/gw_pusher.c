@@ -177,6 +177,12 @@ static void subscription_error(gw_pusher_conn *c, const char *channel, const cha
     send_sbuf(c, &b);
 }
 
+void gw_pusher_subscription_error(gw_pusher_conn *c, const char *channel, const char *type,
+                                  int status, const char *error)
+{
+    subscription_error(c, channel, type, status, error);
+}
+
 static void subscription_succeeded(gw_pusher_conn *c, const char *channel)
 {
     hc_sbuf b = HC_SBUF_INIT;
@@ -210,9 +216,6 @@ static bool refuse_type(gw_pusher_conn *c, const char *channel)
     switch (hc_channel_type_of(channel)) {
     case HC_CH_PRIVATE:
         what = "Private channels (private-) are not supported by this server yet";
-        break;
-    case HC_CH_PRESENCE:
-        what = "Presence channels (presence-) are not supported by this server yet";
         break;
     case HC_CH_PRIVATE_ENCRYPTED:
         what = "Encrypted channels (private-encrypted-) are not supported by this server yet";
@@ -257,6 +260,10 @@ static void on_subscribe(gw_pusher_conn *c, json_t *data)
                "Subscription to %s refused: this connection is already subscribed to %zu "
                "channels (the limit is %zu)",
                shown, c->nsubs, c->max_subs);
+        return;
+    }
+    if (hc_channel_type_of(channel) == HC_CH_PRESENCE) {
+        gw_pusher_presence_subscribe(c, channel, data);
         return;
     }
     if (c->io->subscribe(c->ud, channel) == 1)

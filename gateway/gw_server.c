@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gw_pusher.h"
+#include "hc_channel.h"
 #include "gw_server_int.h"
 #include "hc_clock.h"
 #include "hc_log.h"
@@ -78,7 +79,10 @@ static void io_close(void *ud, int code, const char *reason)
 static int io_subscribe(void *ud, const char *channel)
 {
     gw_conn *c = ud;
-    return gw_subs_join(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+    int added = gw_subs_join(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+    if (added && c->srv->presence)
+        gw_presence_count_changed(c->srv->presence, c->pusher.app->id, channel);
+    return added;
 }
 
 static int io_is_subscribed(void *ud, const char *channel)
@@ -87,14 +91,50 @@ static int io_is_subscribed(void *ud, const char *channel)
     return gw_subs_is_member(&c->sub, c->pusher.app->id, channel);
 }
 
+/* The connection left channel: cluster presence and counts follow. */
+static void left_channel(void *ud, const char *app_id, const char *channel, size_t count)
+{
+    (void)count;
+    gw_conn *c = ud;
+    gw_presence *p = c->srv->presence;
+    if (!p)
+        return;
+    if (hc_channel_type_of(channel) == HC_CH_PRESENCE)
+        gw_presence_leave(p, app_id, channel, c->socket_id);
+    gw_presence_count_changed(p, app_id, channel);
+}
+
 static int io_unsubscribe(void *ud, const char *channel)
 {
     gw_conn *c = ud;
-    return gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+    int removed = gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+    if (removed)
+        left_channel(c, c->pusher.app->id, channel, 0);
+    return removed;
 }
 
-static const gw_pusher_io pusher_io = {io_send,          io_close,       io_subscribe,
-                                       io_is_subscribed, io_unsubscribe, NULL};
+static void io_presence_join(void *ud, const char *channel, const char *user_id,
+                             const char *user_info)
+{
+    gw_conn *c = ud;
+    if (!c->srv->presence) {
+        gw_pusher_presence_joined(&c->pusher, channel, "the gateway is shutting down", NULL, 0);
+        return;
+    }
+    gw_presence_join(c->srv->presence, c, c->pusher.app, channel, c->socket_id, user_id, user_info);
+}
+
+/* gw_presence_joined_fn: the cluster answered a join. */
+static void presence_joined(void *ud, void *conn, const char *channel, const char *error,
+                            const char *json, size_t len)
+{
+    (void)ud;
+    gw_conn *c = conn;
+    gw_pusher_presence_joined(&c->pusher, channel, error, json, len);
+}
+
+static const gw_pusher_io pusher_io = {io_send,        io_close, io_subscribe,    io_is_subscribed,
+                                       io_unsubscribe, NULL,     io_presence_join};
 
 /* ---- gw_subs hooks --------------------------------------------------- */
 
@@ -196,6 +236,10 @@ static void ws_closed(gw_server *s, gw_pss *pss)
     if (!c)
         return;
     pss->conn = NULL;
+    if (s->presence) {
+        gw_presence_forget(s->presence, c);
+        gw_subscriber_each(&c->sub, left_channel, c);
+    }
     gw_subs_leave_all(s->subs, &c->sub);
     if (c->prev)
         c->prev->next = c->next;
@@ -450,6 +494,8 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
         return NULL;
     }
     gw_link_set_handler(link, on_broker_event, s);
+    gw_presence_config pc = {cfg->gateway_id, cfg->presence_liveness_ms, presence_joined, s};
+    s->presence = gw_presence_new(loop, link, s->subs, apps, &pc);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
@@ -493,6 +539,8 @@ void gw_server_stop(gw_server *s)
     s->stopping = true;
     /* the caller closes the link next: forget it now */
     gw_link_set_handler(s->link, NULL, NULL);
+    gw_presence_stop(s->presence);
+    s->presence = NULL;
     s->link = NULL;
     for (gw_conn *c = s->conns; c; c = c->next)
         gw_pusher_fatal(&c->pusher, GW_PUSHER_RECONNECT, "Server shutting down: reconnect");

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "gw_link.h"
+#include "gw_presence.h"
 #include "gw_server.h"
 #include "gw_subs.h"
 
@@ -26,6 +27,7 @@ struct gw_server {
     const hc_apps *apps;
     gw_link *link; /* NULL once stopping */
     gw_subs *subs;
+    gw_presence *presence;   /* NULL once stopping */
     struct lws_context *ctx; /* NULL once lws finished destroying it */
     struct lws_vhost *vhost;
     int port;

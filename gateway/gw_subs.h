@@ -81,6 +81,14 @@ bool gw_subs_push(gw_subs *t, gw_subscriber *s, hc_rbuf *frame);
  * event's. Returns the number of subscribers it was queued for. */
 size_t gw_subs_deliver(gw_subs *t, const Herald__Event *ev);
 
+/* Local subscribers of (app_id, channel) (0 when none). */
+size_t gw_subs_local_count(const gw_subs *t, const char *app_id, const char *channel);
+/* Calls fn for every channel with local subscribers (count = how many), or
+ * for every channel subscriber s is in. fn must not change the table. */
+typedef void (*gw_subs_channel_fn)(void *ud, const char *app_id, const char *channel, size_t count);
+void gw_subs_each_channel(const gw_subs *t, gw_subs_channel_fn fn, void *ud);
+void gw_subscriber_each(const gw_subscriber *s, gw_subs_channel_fn fn, void *ud);
+
 /* Number of channels with at least one local subscriber. */
 size_t gw_subs_channel_count(const gw_subs *t);
 /* Frames ev as the client sees it into b (appended):

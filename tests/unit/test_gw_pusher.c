@@ -78,7 +78,8 @@ static int f_unsubscribe(void *ud, const char *channel)
     return 1;
 }
 
-static const gw_pusher_io io = {f_send, f_close, f_subscribe, f_is_subscribed, f_unsubscribe, NULL};
+static const gw_pusher_io io = {f_send,        f_close, f_subscribe, f_is_subscribed,
+                                f_unsubscribe, NULL,    NULL};
 
 typedef struct ctx {
     hc_app app;
@@ -168,8 +169,8 @@ static void test_subscribe_unsupported_types(void **state)
                  "supported by this server yet\",\"status\":403}}");
     expect_reply(t, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"presence-a\"}}",
                  "{\"event\":\"pusher:subscription_error\",\"channel\":\"presence-a\",\"data\":{"
-                 "\"type\":\"UnsupportedChannel\",\"error\":\"Presence channels (presence-) are "
-                 "not supported by this server yet\",\"status\":403}}");
+                 "\"type\":\"AuthError\",\"error\":\"Subscription not authorized: presence "
+                 "channels need auth and channel_data\",\"status\":401}}");
     expect_reply(
         t, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"private-encrypted-a\"}}",
         "{\"event\":\"pusher:subscription_error\",\"channel\":\"private-encrypted-a\",\"data\":{"
