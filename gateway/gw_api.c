@@ -37,6 +37,9 @@ static void pubs_clear(gw_api_response *out)
 void gw_api_response_free(gw_api_response *out)
 {
     pubs_clear(out);
+    free(out->query_op);
+    free(out->query_app_id);
+    free(out->query_channel);
     free(out->pubs);
     hc_sbuf_free(&out->body);
     memset(out, 0, sizeof(*out));
@@ -281,6 +284,8 @@ static void handle_events(const hc_app *app, json_t *body, gw_api_response *out)
     else {
         add_publishes(out, app, &e);
         answer(out, 200, "{}");
+        const char *info = plain_string(json_object_get(body, "info"));
+        out->info_flags = info ? gw_api_info_flags(info) : 0;
     }
     event_in_free(&e);
 }
@@ -351,8 +356,9 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
     }
     const char *rest = slash + 1;
     bool events = strcmp(rest, "events") == 0, batch = strcmp(rest, "batch_events") == 0;
-    if (!events && !batch) {
-        if (strncmp(rest, "channels", 8) == 0 || strncmp(rest, "users/", 6) == 0) {
+    bool channels = strcmp(rest, "channels") == 0 || strncmp(rest, "channels/", 9) == 0;
+    if (!events && !batch && !channels) {
+        if (strncmp(rest, "users/", 6) == 0) {
             errorf(out, 404, "%s %s is not supported by this server yet", req->method,
                    shown(q, req->path));
             return;
@@ -360,8 +366,8 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
         errorf(out, 404, "Not found: %s", shown(q, req->path));
         return;
     }
-    if (strcmp(req->method, "POST") != 0) {
-        errorf(out, 405, "Method %s not allowed: use POST", req->method);
+    if (strcmp(req->method, channels ? "GET" : "POST") != 0) {
+        errorf(out, 405, "Method %s not allowed: use %s", req->method, channels ? "GET" : "POST");
         return;
     }
     char *id = hc_strndup(id_and_rest, (size_t)(slash - id_and_rest));
@@ -381,6 +387,10 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
     }
     if (!app->enabled) {
         errorf(out, 403, "App %s is disabled", shown(q, app->id));
+        return;
+    }
+    if (channels) {
+        gw_api_channels(app, req, rest + 8, out);
         return;
     }
     json_error_t jerr;
