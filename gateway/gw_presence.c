@@ -22,7 +22,8 @@
 #include "hc_map.h"
 #include "hc_mem.h"
 
-#define FLUSH_MS 20 /* local count changes are coalesced this long */
+#define FLUSH_MS 20      /* local count changes are coalesced this long */
+#define BEAT_TICK_MS 250 /* until a beat was answered, one is tried this often */
 
 typedef struct member {
     char *app_id, *channel, *socket_id, *user_id, *user_info;
@@ -55,6 +56,9 @@ struct gw_presence {
     pending_join *pending;
     hc_map dirty; /* "<app>\0<channel>" -> dirty_chan* */
     uv_timer_t beat, flush;
+    unsigned beat_every_ms; /* a third of the liveness period */
+    uint64_t beat_sent_ms;  /* when the last beat went out */
+    bool beat_answered;     /* since this process started */
     int open_handles;
     bool stopping;
 };
@@ -271,6 +275,7 @@ static void on_beat_answer(void *ud, const char *error, const char *json, size_t
         hc_debug("heartbeat failed: %s", error);
         return;
     }
+    p->beat_answered = true;
     if (!p->stopping && len == 5 && memcmp(json, "fresh", 5) == 0)
         resync(p);
 }
@@ -285,11 +290,20 @@ static void send_beat(gw_presence *p, unsigned liveness_ms)
     gw_link_call(p->link, &c, on_beat_answer, p);
 }
 
+/* Beats every beat_every_ms; until the first beat was answered (brokers
+ * still connecting at start), every tick, so a restarted gateway clears
+ * what its previous process left as soon as a broker is reachable. */
 static void on_beat(uv_timer_t *t)
 {
     gw_presence *p = t->data;
-    if (gw_link_ready(p->link))
-        send_beat(p, p->liveness_ms);
+    uint64_t now = hc_mono_ms();
+    uint64_t due = p->beat_answered ? p->beat_every_ms : BEAT_TICK_MS;
+    if (p->beat_sent_ms && now - p->beat_sent_ms < due)
+        return;
+    if (!gw_link_ready(p->link))
+        return;
+    p->beat_sent_ms = now;
+    send_beat(p, p->liveness_ms);
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -313,11 +327,10 @@ gw_presence *gw_presence_new(uv_loop_t *loop, gw_link *link, gw_subs *subs, cons
     uv_timer_init(loop, &p->flush);
     p->beat.data = p->flush.data = p;
     p->open_handles = 2;
-    unsigned every = p->liveness_ms / 3;
-    if (every < 100)
-        every = 100;
-    /* the first beat goes as soon as a broker is likely up */
-    uv_timer_start(&p->beat, on_beat, 200, every);
+    p->beat_every_ms = p->liveness_ms / 3;
+    if (p->beat_every_ms < BEAT_TICK_MS)
+        p->beat_every_ms = BEAT_TICK_MS;
+    uv_timer_start(&p->beat, on_beat, BEAT_TICK_MS, BEAT_TICK_MS);
     return p;
 }
 
