@@ -185,6 +185,16 @@ void gw_presence_leave(gw_presence *p, const char *app_id, const char *channel,
     gw_link_call(p->link, &c, ignore_answer, NULL);
 }
 
+const char *gw_presence_user_of(const gw_presence *p, const char *app_id, const char *channel,
+                                const char *socket_id)
+{
+    size_t klen;
+    char *key = member_key(app_id, channel, socket_id, &klen);
+    const member *m = hc_map_get(&p->members, key, klen);
+    free(key);
+    return m ? m->user_id : NULL;
+}
+
 void gw_presence_forget(gw_presence *p, void *conn)
 {
     for (pending_join *pj = p->pending; pj; pj = pj->next)

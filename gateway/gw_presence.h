@@ -42,6 +42,10 @@ void gw_presence_join(gw_presence *p, void *conn, const hc_app *app, const char 
 /* The connection left channel (unsubscribe or close). */
 void gw_presence_leave(gw_presence *p, const char *app_id, const char *channel,
                        const char *socket_id);
+/* The user_id socket_id joined channel as, or NULL (e.g. for the user_id
+ * that client events on presence channels carry). */
+const char *gw_presence_user_of(const gw_presence *p, const char *app_id, const char *channel,
+                                const char *socket_id);
 /* conn is going away: answers still to come for it are dropped. */
 void gw_presence_forget(gw_presence *p, void *conn);
 /* The local subscriber count of (app_id, channel) changed. */
