@@ -271,6 +271,7 @@ static void add_publishes(gw_api_response *out, const hc_app *app, const event_i
         memcpy(p->data, e->data, e->data_len + 1);
         p->data_len = e->data_len;
         p->socket_id = e->socket_id ? hc_strdup(e->socket_id) : NULL;
+        p->info_flags = 0;
     }
 }
 
@@ -311,8 +312,14 @@ static void handle_batch(const hc_app *app, json_t *body, gw_api_response *out)
             errorf(out, status, "batch[%zu]: %s", i, why);
             return;
         }
+        size_t first = out->npubs;
         add_publishes(out, app, &e);
         event_in_free(&e);
+        const char *info = plain_string(json_object_get(json_array_get(batch, i), "info"));
+        for (size_t k = first; info && k < out->npubs; k++) {
+            out->pubs[k].info_flags = gw_api_info_flags(info);
+            out->batch_info = true;
+        }
     }
     answer(out, 200, "{}");
 }

@@ -14,6 +14,7 @@
 #ifndef GW_API_H
 #define GW_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,7 +41,8 @@ typedef struct gw_api_publish {
     char *name;
     char *data;
     size_t data_len;
-    char *socket_id; /* NULL when the publisher excluded no socket */
+    char *socket_id;     /* NULL when the publisher excluded no socket */
+    unsigned info_flags; /* batch_events: this event's `info` (see below) */
 } gw_api_publish;
 
 typedef struct gw_api_response {
@@ -56,6 +58,7 @@ typedef struct gw_api_response {
     char *query_channel;  /* the channel, or the prefix for "channels" */
     unsigned query_flags; /* 1 user_count, 2 subscription_count */
     unsigned info_flags;  /* trigger info: same bits */
+    bool batch_info;      /* batch_events with `info`: per-publish flags */
 } gw_api_response;
 
 /* Handles one request. out must be zeroed (or freed) first; it owns

@@ -126,7 +126,7 @@ static void publish_done(void *ud, const gw_publish_result *r)
         char msg[512];
         snprintf(msg, sizeof(msg), "Publish failed: %s", h->fail);
         gw_api_set_error(&h->resp, 503, msg);
-    } else if (h->resp.info_flags && h->wsi && h->srv->link) {
+    } else if ((h->resp.info_flags || h->resp.batch_info) && h->wsi && h->srv->link) {
         gw__http_trigger_info(h->srv->link, &h->resp, &h->pending, (void (*)(void *))respond, h);
         return;
     }

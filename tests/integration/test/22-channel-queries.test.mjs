@@ -1,7 +1,8 @@
 // 22 channel queries: GET /apps/{id}/channels, /channels/{name} and
-// /channels/{name}/users through the pusher SDK's `get`, and a trigger's
-// `info`, answered from the cluster state in Redis: the same answer from
-// either gateway, counting subscribers on both. Ports: portsFor(22).
+// /channels/{name}/users through the pusher SDK's `get`, and the `info` of
+// a trigger and of a batch, answered from the cluster state in Redis: the
+// same answer from either gateway, counting subscribers on both.
+// Ports: portsFor(22).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';
@@ -66,6 +67,15 @@ describe('channel queries from cluster state', () => {
     assert.deepEqual(await res.json(), {
       channels: { [pres]: { user_count: 2, subscription_count: 3 }, [pub]: { subscription_count: 2 } },
     });
+
+    // a batch's info: one answer per event, {} for events without info
+    const bres = await sdks[0].triggerBatch([
+      { channel: pres, name: 'b1', data: '{}', info: 'user_count' },
+      { channel: pub, name: 'b2', data: '{}' },
+      { channel: pub, name: 'b3', data: '{}', info: 'subscription_count' },
+    ]);
+    assert.equal(bres.status, 200);
+    assert.deepEqual(await bres.json(), { batch: [{ user_count: 2 }, {}, { subscription_count: 2 }] });
 
     // everyone leaves: nothing is occupied any more
     for (const c of [u1, u2a, u2b]) c.disconnect();
