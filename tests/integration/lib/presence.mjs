@@ -1,21 +1,43 @@
 // Helpers for the presence tests (20-24): pusher-js clients whose channel
 // authorizer calls the pusher SDK's authorizeChannel, as an app's auth
 // endpoint would, and small Redis probes of the cluster state.
-import { pusherClient, serverClient, connected, withTimeout, eventually, DEFAULT_TIMEOUT } from './clients.mjs';
+import {
+  PusherJs,
+  pusherClient,
+  serverClient,
+  connected,
+  withTimeout,
+  eventually,
+  DEFAULT_TIMEOUT,
+} from './clients.mjs';
 
 /**
  * A connected pusher-js client on gateway `i` that authorizes every channel
- * as `user` ({user_id, user_info?}) through the `pusher` SDK.
+ * as `user` ({user_id, user_info?}) through the `pusher` SDK; `app`
+ * ({id, key, secret}) picks another app of the cluster (the caller then
+ * disconnects it).
  */
-export async function presenceClient(cluster, i, user, opts = {}) {
-  const sdk = serverClient(cluster, i);
-  const client = pusherClient(cluster, i, {
+export async function presenceClient(cluster, i, user, opts = {}, app = cluster.app) {
+  const sdk = serverClient(cluster, i, { appId: app.id, key: app.key, secret: app.secret });
+  const settings = {
     channelAuthorization: {
       customHandler: ({ socketId, channelName }, callback) =>
         callback(null, sdk.authorizeChannel(socketId, channelName, user)),
     },
     ...opts,
-  });
+  };
+  const client =
+    app === cluster.app
+      ? pusherClient(cluster, i, settings)
+      : new PusherJs(app.key, {
+          wsHost: '127.0.0.1',
+          wsPort: cluster.httpPort(i),
+          forceTLS: false,
+          enabledTransports: ['ws'],
+          cluster: 'mt1',
+          disableStats: true,
+          ...settings,
+        });
   await connected(client);
   return client;
 }

@@ -1,13 +1,17 @@
 // 22 channel queries: GET /apps/{id}/channels, /channels/{name} and
 // /channels/{name}/users through the pusher SDK's `get`, and the `info` of
 // a trigger and of a batch, answered from the cluster state in Redis: the
-// same answer from either gateway, counting subscribers on both.
-// Ports: portsFor(22).
+// same answer from either gateway, counting subscribers on both; and two
+// apps in one cluster whose members and counts never mix.
+// Ports: portsFor(22) and portsFor(22, 1).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { useCluster, portsFor } from '../lib/cluster.mjs';
-import { serverClient, closeAll, uniqueChannel, subscribed, eventually } from '../lib/clients.mjs';
-import { presenceClient, joinPresence } from '../lib/presence.mjs';
+import { serverClient, closeAll, uniqueChannel, subscribed, eventually, collect } from '../lib/clients.mjs';
+import { presenceClient, joinPresence, memberLog, until } from '../lib/presence.mjs';
 
 after(closeAll);
 
@@ -91,5 +95,47 @@ describe('channel queries from cluster state', () => {
     const bad = serverClient(cluster, 1, { secret: 'not-the-secret' });
     const r = await getJson(bad, '/channels');
     assert.equal(r.status, 401);
+  });
+});
+
+describe('two apps in one cluster', () => {
+  // The default app (herald-local's) and a second one from an apps file.
+  const other = { id: 'other-id', key: 'other-key', secret: 'other-secret' };
+  const appsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'herald-apps-')), 'apps.json');
+  fs.writeFileSync(appsFile, JSON.stringify({ apps: [other] }));
+  const cluster = useCluster({ gateways: 2, ...portsFor(22, 1), env: { HERALD_APPS_FILE: appsFile } });
+
+  test('members and counts never cross apps', async () => {
+    const name = uniqueChannel('presence-shared');
+    const sdkA = serverClient(cluster, 1);
+    const sdkB = serverClient(cluster, 2, { appId: other.id, key: other.key, secret: other.secret });
+    const a = await presenceClient(cluster, 1, { user_id: 'in-a' });
+    const ja = await joinPresence(a, name);
+    const logA = memberLog(ja.channel);
+    const b = await presenceClient(cluster, 2, { user_id: 'in-b' }, {}, other);
+    const jb = await joinPresence(b, name);
+    assert.deepEqual(jb.members.ids, ['in-b'], 'app B does not see app A\'s member');
+    const b2 = await presenceClient(cluster, 1, { user_id: 'in-b2' }, {}, other);
+    await joinPresence(b2, name);
+    await until(() => jb.channel.members.count === 2, 'app B sees its second member');
+
+    await eventually(async () => {
+      const ra = await getJson(sdkA, `/channels/${name}`, { info: 'user_count,subscription_count' });
+      assert.deepEqual(ra.body, { occupied: true, user_count: 1, subscription_count: 1 });
+      const rb = await getJson(sdkB, `/channels/${name}`, { info: 'user_count,subscription_count' });
+      assert.deepEqual(rb.body, { occupied: true, user_count: 2, subscription_count: 2 });
+    }, { what: 'per-app counts' });
+    assert.deepEqual((await getJson(sdkA, `/channels/${name}/users`)).body, { users: [{ id: 'in-a' }] });
+    const listB = await getJson(sdkB, '/channels', { filter_by_prefix: 'presence-shared' });
+    assert.deepEqual(Object.keys(listB.body.channels), [name]);
+
+    // app A's member saw nobody from app B come or go
+    b2.disconnect();
+    await until(async () => (await getJson(sdkB, `/channels/${name}`, { info: 'user_count' })).body.user_count === 1, 'in-b2 gone');
+    const marks = collect(ja.channel, 'mark');
+    await sdkA.trigger(name, 'mark', {});
+    await marks.next(1);
+    assert.deepEqual(logA, []);
+    for (const c of [a, b]) c.disconnect();
   });
 });
