@@ -46,7 +46,8 @@ struct br_core_link {
 
 struct br_core {
     br_store *store;
-    hc_map chans; /* channel key -> br_chan* */
+    br_cluster *cluster; /* NULL: cluster calls fail */
+    hc_map chans;        /* channel key -> br_chan* */
     size_t nlinks;
     hc_sbuf key; /* scratch for channel keys */
 };
@@ -122,7 +123,8 @@ static void chan_retire(br_core *c, br_chan *ch)
     size_t klen = chan_key(c, ch->app_id, ch->channel);
     hc_map_del(&c->chans, c->key.data, klen);
     hc_debug("channel %s/%s: no interest left", ch->app_id, ch->channel);
-    c->store->ops->unsubscribe_live(c->store, ch->app_id, ch->channel);
+    if (c->store->ops->unsubscribe_live)
+        c->store->ops->unsubscribe_live(c->store, ch->app_id, ch->channel);
     chan_free(ch);
 }
 
@@ -163,7 +165,8 @@ void br_core_subscribe(br_core *c, br_core_link *l, const char *app_id, const ch
     hc_map_put(&l->chans, c->key.data, klen, ch);
     if (fresh) {
         hc_debug("channel %s/%s: first interest", app_id, channel);
-        c->store->ops->subscribe_live(c->store, app_id, channel);
+        if (c->store->ops->subscribe_live)
+            c->store->ops->subscribe_live(c->store, app_id, channel);
     }
 }
 
@@ -302,6 +305,52 @@ void br_core_on_live(void *core, const char *app_id, const char *channel, const 
     for (size_t i = 0; i < ch->n; i++)
         ch->links[i]->send(ch->links[i]->ctx, b);
     hc_rbuf_unref(b);
+}
+
+/* ---- cluster calls (presence, counts, queries; see br_cluster.h) ---- */
+
+void br_core_set_cluster(br_core *c, br_cluster *cluster)
+{
+    c->cluster = cluster;
+}
+
+/* br_cluster_done_fn: sends the ClusterReply to the link that asked. */
+static void on_called(void *arg, const char *error, const char *json, size_t len)
+{
+    br_pending *p = arg;
+    if (p->link) {
+        br_core_link *l = p->link;
+        pending_unlink(p);
+        Herald__ClusterReply r = HERALD__CLUSTER_REPLY__INIT;
+        r.request_id = p->request_id;
+        r.ok = error == NULL;
+        r.error = (char *)(error ? error : "");
+        r.json.data = (uint8_t *)json;
+        r.json.len = error ? 0 : len;
+        Herald__Frame f = HERALD__FRAME__INIT;
+        f.msg_case = HERALD__FRAME__MSG_CLUSTER_REPLY;
+        f.cluster_reply = &r;
+        hc_rbuf *b = hc_wire_pack(&f, 0);
+        l->send(l->ctx, b);
+        hc_rbuf_unref(b);
+    }
+    free(p);
+}
+
+void br_core_cluster_call(br_core *c, br_core_link *l, const Herald__ClusterCall *call)
+{
+    br_pending *pd = hc_calloc(1, sizeof(*pd));
+    pd->core = c;
+    pd->link = l;
+    pd->request_id = call->request_id;
+    pd->next = l->pending;
+    if (l->pending)
+        l->pending->prev = pd;
+    l->pending = pd;
+    if (!c->cluster)
+        on_called(pd, "this broker keeps no cluster state (presence needs Redis)", NULL, 0);
+    else
+        c->cluster->ops->call(c->cluster, call, on_called, pd);
 }
 
 size_t br_core_channel_count(const br_core *c)

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "br_cluster.h"
 #include "br_store.h"
 #include "hc_buf.h"
 #include "herald.pb-c.h"
@@ -63,6 +64,13 @@ void br_core_on_resync(void *core, const char *app_id, const char *channel);
  * with name, data, socket_id and user_id only. Returns malloc'd bytes
  * (caller frees) and sets *len. */
 uint8_t *br_core_encode_event(const Herald__Publish *p, size_t *len);
+
+/* Installs the cluster state (presence, counts, channel queries; not
+ * owned, may be NULL: then every ClusterCall is answered with an error). */
+void br_core_set_cluster(br_core *c, br_cluster *cluster);
+/* Runs call through the cluster; l gets a ClusterReply{request_id} when it
+ * answers (if l still exists). */
+void br_core_cluster_call(br_core *c, br_core_link *l, const Herald__ClusterCall *call);
 
 /* Counts, for tests and logs. */
 size_t br_core_channel_count(const br_core *c);

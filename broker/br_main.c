@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "br_cluster_redis.h"
 #include "br_core.h"
 #include "br_metrics.h"
 #include "br_server.h"
@@ -79,6 +80,7 @@ static const hc_opt opts[] = {
 typedef struct br_app {
     uv_loop_t loop;
     br_store *store;
+    br_cluster *cluster;
     br_core *core;
     br_server *server;
     uv_signal_t sigint, sigterm;
@@ -144,6 +146,8 @@ static void on_server_closed(void *arg)
     app->server = NULL;
     app->store->ops->free(app->store);
     app->store = NULL;
+    app->cluster->ops->free(app->cluster);
+    app->cluster = NULL;
     uv_close((uv_handle_t *)&app->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&app->sigterm, on_handle_closed);
 }
@@ -297,6 +301,13 @@ static int start(br_app *app, const br_config *cfg)
                         .history_ttl = cfg->history_ttl};
     app->store = br_store_redis_new(&app->loop, &ro);
     app->core = br_core_new(app->store);
+    br_cluster_redis_opts co = {.host = cfg->redis_host,
+                                .port = (int)cfg->redis_port,
+                                .history_size = cfg->history_size,
+                                .history_ttl = cfg->history_ttl,
+                                .sweep_ms = 0};
+    app->cluster = br_cluster_redis_new(&app->loop, &co);
+    br_core_set_cluster(app->core, app->cluster);
     br_server_opts so = {.host = cfg->host,
                          .port = (int)cfg->port,
                          .node_id = cfg->broker_id,
@@ -337,6 +348,7 @@ int main(int argc, char **argv)
     br_metrics_init(app.metrics);
     if (start(&app, &cfg) != 0) {
         app.store->ops->free(app.store);
+        app.cluster->ops->free(app.cluster);
         code = 1;
     } else {
         hc_info("broker %s listening, redis at %s:%ld", cfg.broker_id, cfg.redis_host,

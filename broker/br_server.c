@@ -239,6 +239,9 @@ static void dispatch(br_link *l, const Herald__Frame *f)
     case HERALD__FRAME__MSG_REPLAY_REQUEST:
         br_core_replay(core, l->cl, f->replay_request);
         break;
+    case HERALD__FRAME__MSG_CLUSTER_CALL:
+        br_core_cluster_call(core, l->cl, f->cluster_call);
+        break;
     case HERALD__FRAME__MSG_PING:
         on_ping(l, f->ping);
         break;

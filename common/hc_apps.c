@@ -126,6 +126,7 @@ void hc_app_defaults(hc_app *a)
     a->user_authentication = false;
     a->user_auth_timeout_ms = 30000;
     a->webhooks = NULL;
+    a->subscription_count = false;
 }
 
 /* Stores v (already scaled) into the limit's field; a negative value means
@@ -231,6 +232,19 @@ static bool hc_webhooks_set(hc_app *a, json_t *v)
     return ok;
 }
 
+/* Reads an optional boolean member (true/false, 0/1, "true"/"false"). */
+static bool hc_json_bool(json_t *obj, const char *name, bool *out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (!v || json_is_null(v))
+        return true;
+    if (json_is_boolean(v) || json_is_integer(v)) {
+        *out = json_is_true(v) || (json_is_integer(v) && json_integer_value(v) != 0);
+        return true;
+    }
+    return json_is_string(v) && hc_parse_flag(json_string_value(v), out);
+}
+
 /* Name of the first of id, key, secret that is absent or empty, or NULL. */
 static const char *hc_app_missing(const hc_app *a)
 {
@@ -268,6 +282,11 @@ static bool hc_app_from_json(json_t *obj, size_t idx, hc_app *a, char *err, size
     json_t *hooks = json_object_get(obj, "webhooks");
     if (hooks && !json_is_null(hooks) && !hc_webhooks_set(a, hooks)) {
         snprintf(err, errlen, "app #%zu (%s): \"webhooks\" must be an array", idx + 1, a->id);
+        return false;
+    }
+    if (!hc_json_bool(obj, "enableSubscriptionCount", &a->subscription_count)) {
+        snprintf(err, errlen, "app #%zu (%s): \"enableSubscriptionCount\" must be a boolean",
+                 idx + 1, a->id);
         return false;
     }
     for (size_t i = 0; i < HC_APP_NLIMITS; i++) {
@@ -421,6 +440,11 @@ static bool hc_default_limits(hc_app *a, hc_getenv_fn getenv_fn, char *err, size
             snprintf(err, errlen, "%s: expected a JSON array of webhooks", name);
             return false;
         }
+    }
+    v = hc_default_env(getenv_fn, "ENABLE_SUBSCRIPTION_COUNT", name, sizeof name);
+    if (v && !hc_parse_flag(v, &a->subscription_count)) {
+        snprintf(err, errlen, "%s: invalid boolean '%s'", name, v);
+        return false;
     }
     for (size_t i = 0; i < HC_APP_NLIMITS; i++) {
         const hc_app_limit *l = &hc_app_limits[i];

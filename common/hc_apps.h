@@ -37,6 +37,7 @@ typedef struct hc_app {
     long user_auth_timeout_ms;        /* ... within this long, default 30000 */
     char *webhooks;                   /* the app's webhooks as compact JSON (an array), or NULL */
     struct hc_history *history;       /* "history" rules (hc_history.h); NULL: none */
+    bool subscription_count;          /* pusher_internal:subscription_count, default off */
 } hc_app;
 
 typedef struct hc_apps hc_apps;

@@ -39,6 +39,9 @@ static void pubs_clear(gw_api_response *out)
 void gw_api_response_free(gw_api_response *out)
 {
     pubs_clear(out);
+    free(out->query_op);
+    free(out->query_app_id);
+    free(out->query_channel);
     free(out->pubs);
     hc_sbuf_free(&out->body);
     gw_api_history_free(out->history);
@@ -275,6 +278,7 @@ static void add_publishes(gw_api_response *out, const hc_app *app, const event_i
         memcpy(p->data, e->data, e->data_len + 1);
         p->data_len = e->data_len;
         p->socket_id = e->socket_id ? hc_strdup(e->socket_id) : NULL;
+        p->info_flags = 0;
     }
 }
 
@@ -288,6 +292,8 @@ static void handle_events(const hc_app *app, json_t *body, gw_api_response *out)
     else {
         add_publishes(out, app, &e);
         answer(out, 200, "{}");
+        const char *info = plain_string(json_object_get(body, "info"));
+        out->info_flags = info ? gw_api_info_flags(info) : 0;
     }
     event_in_free(&e);
 }
@@ -313,8 +319,14 @@ static void handle_batch(const hc_app *app, json_t *body, gw_api_response *out)
             errorf(out, status, "batch[%zu]: %s", i, why);
             return;
         }
+        size_t first = out->npubs;
         add_publishes(out, app, &e);
         event_in_free(&e);
+        const char *info = plain_string(json_object_get(json_array_get(batch, i), "info"));
+        for (size_t k = first; info && k < out->npubs; k++) {
+            out->pubs[k].info_flags = gw_api_info_flags(info);
+            out->batch_info = true;
+        }
     }
     answer(out, 200, "{}");
 }
@@ -403,10 +415,9 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
         return;
     bool events = strcmp(rest, "events") == 0, batch = strcmp(rest, "batch_events") == 0;
     bool terminate = terminate_user(rest) != NULL;
-    bool read = strcmp(req->method, "GET") == 0 && strncmp(rest, "channels", 8) == 0 &&
-                (rest[8] == '\0' || rest[8] == '/');
-    if (!events && !batch && !terminate && !read) {
-        if (strncmp(rest, "channels", 8) == 0 || strncmp(rest, "users/", 6) == 0) {
+    bool channels = strcmp(rest, "channels") == 0 || strncmp(rest, "channels/", 9) == 0;
+    if (!events && !batch && !terminate && !channels) {
+        if (strncmp(rest, "users/", 6) == 0) {
             errorf(out, 404, "%s %s is not supported by this server yet", req->method,
                    shown(q, req->path));
             return;
@@ -414,8 +425,8 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
         errorf(out, 404, "Not found: %s", shown(q, req->path));
         return;
     }
-    if (!read && strcmp(req->method, "POST") != 0) {
-        errorf(out, 405, "Method %s not allowed: use POST", req->method);
+    if (strcmp(req->method, channels ? "GET" : "POST") != 0) {
+        errorf(out, 405, "Method %s not allowed: use %s", req->method, channels ? "GET" : "POST");
         return;
     }
     char *id = hc_strndup(id_and_rest, (size_t)(slash - id_and_rest));
@@ -437,13 +448,12 @@ static void handle_app(const hc_apps *apps, const gw_api_request *req, const cha
         errorf(out, 403, "App %s is disabled", shown(q, app->id));
         return;
     }
-    if (read) {
+    if (channels) {
         if (req->limits && !gw_limits_read(req->limits, app, req->now_ms))
             errorf(out, 429, "Too many requests: the app allows %ld read requests per second",
                    app->max_read_req_per_sec);
         else
-            errorf(out, 404, "%s %s is not supported by this server yet", req->method,
-                   shown(q, req->path));
+            gw_api_channels(app, req, rest + 8, out);
         return;
     }
     json_error_t jerr;

@@ -14,6 +14,7 @@
 #ifndef GW_API_H
 #define GW_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +44,8 @@ typedef struct gw_api_publish {
     char *name;
     char *data;
     size_t data_len;
-    char *socket_id; /* NULL when the publisher excluded no socket */
+    char *socket_id;     /* NULL when the publisher excluded no socket */
+    unsigned info_flags; /* batch_events: this event's `info` (see below) */
 } gw_api_publish;
 
 typedef struct gw_api_response {
@@ -52,11 +54,28 @@ typedef struct gw_api_response {
     gw_api_publish *pubs;
     size_t npubs, cap;
     struct gw_api_history *history; /* a history read to perform (gw_api_history.h) */
+    /* A question for the cluster state (gw_api_channels.c): when query_op
+     * is set, the answer is the ClusterCall's JSON (200), or 503 when it
+     * fails. After publishes, info_flags asks for the trigger's `info`. */
+    char *query_op; /* "channel", "channels" or "users" */
+    char *query_app_id;
+    char *query_channel;  /* the channel, or the prefix for "channels" */
+    unsigned query_flags; /* 1 user_count, 2 subscription_count */
+    unsigned info_flags;  /* trigger info: same bits */
+    bool batch_info;      /* batch_events with `info`: per-publish flags */
 } gw_api_response;
 
 /* Handles one request. out must be zeroed (or freed) first; it owns
  * everything it gets. */
 void gw_api_handle(const hc_apps *apps, const gw_api_request *req, gw_api_response *out);
+/* gw_api_channels.c: GET channels[/{name}[/users]] for an authenticated
+ * app (rest is what follows "channels"); sets out's query or an error. */
+void gw_api_channels(const hc_app *app, const gw_api_request *req, const char *rest,
+                     gw_api_response *out);
+/* Parses an info parameter ("user_count,subscription_count") into flags;
+ * unknown attributes are ignored. */
+unsigned gw_api_info_flags(const char *info);
+
 /* Replaces out's answer with {"error":message} and the given status and
  * drops its publishes. */
 void gw_api_set_error(gw_api_response *out, int status, const char *message);

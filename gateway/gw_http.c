@@ -149,6 +149,25 @@ static void publish_done(void *ud, const gw_publish_result *r)
         char msg[512];
         snprintf(msg, sizeof(msg), "Publish failed: %s", h->fail);
         gw_api_set_error(&h->resp, 503, msg);
+    } else if ((h->resp.info_flags || h->resp.batch_info) && h->wsi && h->srv->link) {
+        gw__http_trigger_info(h->srv->link, &h->resp, &h->pending, (void (*)(void *))respond, h);
+        return;
+    }
+    respond(h);
+}
+
+/* gw_call_cb: the cluster answered the request's query. */
+static void query_done(void *ud, const char *error, const char *json, size_t len)
+{
+    gw_http *h = ud;
+    h->pending = 0;
+    if (error) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "Cluster state unavailable: %s", error);
+        gw_api_set_error(&h->resp, 503, msg);
+    } else {
+        hc_sbuf_reset(&h->resp.body);
+        hc_sbuf_append(&h->resp.body, json, len);
     }
     respond(h);
 }
@@ -226,6 +245,21 @@ static void run(gw_http *h)
              h->resp.npubs);
     if (h->resp.history) {
         read_history(h);
+        return;
+    }
+    if (h->resp.query_op && !s->link) {
+        gw_api_set_error(&h->resp, 503, "The server is shutting down: retry on another one");
+        respond(h);
+        return;
+    }
+    if (h->resp.query_op) {
+        Herald__ClusterCall c = HERALD__CLUSTER_CALL__INIT;
+        c.op = h->resp.query_op;
+        c.app_id = h->resp.query_app_id;
+        c.channel = h->resp.query_channel; /* channels: the prefix */
+        c.flags = h->resp.query_flags;
+        h->pending = 1;
+        gw_link_call(s->link, &c, query_done, h);
         return;
     }
     if (!h->resp.npubs) {

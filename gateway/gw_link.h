@@ -69,6 +69,10 @@ typedef void (*gw_rehome_cb)(void *ud, const char *app_id, const char *channel);
 /* A broker event; ev is valid only during the call. */
 typedef void (*gw_event_cb)(void *ud, const Herald__Event *ev);
 
+/* Outcome of one cluster call: error NULL and json[0..len) the answer, or
+ * error a sentence. Pointers are valid only during the call. */
+typedef void (*gw_call_cb)(void *ud, const char *error, const char *json, size_t len);
+
 typedef struct gw_link_ops {
     /* A channel gained its first local subscriber. */
     void (*subscribe)(gw_link *l, const char *app_id, const char *channel);
@@ -85,6 +89,11 @@ typedef struct gw_link_ops {
     /* Reads a channel's history at its owner; cb is called exactly once,
      * possibly before replay returns. May be NULL (no history). */
     void (*replay)(gw_link *l, const gw_replay_req *r, gw_replay_cb cb, void *ud);
+    /* Sends a ClusterCall (presence, counts, channel queries) to the broker
+     * owning "<app_id>:<channel>" (any broker when channel is empty); cb is
+     * called exactly once, possibly before call returns. call->request_id
+     * is set by the link. May be NULL (no cluster state: see gw_presence). */
+    void (*call)(gw_link *l, Herald__ClusterCall *call, gw_call_cb cb, void *ud);
 } gw_link_ops;
 
 struct gw_link {
@@ -121,6 +130,15 @@ void gw_link_replay(gw_link *l, const gw_replay_req *r, gw_replay_cb cb, void *u
 static inline void gw_link_close(gw_link *l, void (*done)(void *ud), void *ud)
 {
     l->ops->close(l, done, ud);
+}
+
+/* Sends a cluster call, or fails it at once when the link has none. */
+static inline void gw_link_call(gw_link *l, Herald__ClusterCall *call, gw_call_cb cb, void *ud)
+{
+    if (l && l->ops->call)
+        l->ops->call(l, call, cb, ud);
+    else
+        cb(ud, "cluster state is not available without a broker tier", NULL, 0);
 }
 
 /* The TCP/protobuf implementation: one link per broker in brokers_csv

@@ -54,6 +54,7 @@ typedef enum { ST_WAIT, ST_RESOLVING, ST_CONNECTING, ST_HELLO, ST_UP } link_stat
 
 typedef struct pending_pub {
     gw_publish_cb cb;
+    gw_call_cb call_cb; /* set instead of cb for a cluster call */
     void *ud;
     uint64_t request_id;
     uint64_t deadline_ms;
@@ -276,6 +277,15 @@ static void fail_result(gw_publish_cb cb, void *ud, const char *why)
     cb(ud, &r);
 }
 
+/* Fails a pending publish or cluster call. */
+static void fail_pending_one(pending_pub *p, const char *why)
+{
+    if (p->call_cb)
+        p->call_cb(p->ud, why, NULL, 0);
+    else
+        fail_result(p->cb, p->ud, why);
+}
+
 /* Fails every publish waiting on b (the link went away). */
 static void fail_pending(broker *b, const char *why)
 {
@@ -290,7 +300,7 @@ static void fail_pending(broker *b, const char *why)
         all[i++] = e->value;
     hc_map_free(&b->pending);
     for (i = 0; i < n; i++) {
-        fail_result(all[i]->cb, all[i]->ud, why);
+        fail_pending_one(all[i], why);
         free(all[i]);
     }
     free(all);
@@ -317,16 +327,37 @@ static void expire_pending(broker *b, uint64_t now)
         hc_warn("broker link %s: %zu publish(es) not acknowledged within %d s", b->addr, n,
                 PUBLISH_DEADLINE_MS / 1000);
     for (size_t i = 0; i < n; i++) {
-        fail_result(late[i]->cb, late[i]->ud, "the broker did not acknowledge the publish in time");
+        fail_pending_one(late[i], "the broker did not answer in time");
         free(late[i]);
     }
     free(late);
 }
 
+static void on_cluster_reply(broker *b, const Herald__ClusterReply *r)
+{
+    uint64_t id = r->request_id;
+    pending_pub *p = hc_map_get(&b->pending, &id, sizeof(id));
+    if (!p || !p->call_cb) {
+        hc_debug("broker %s: reply for unknown call %" PRIu64, b->addr, id);
+        return;
+    }
+    hc_map_del(&b->pending, &id, sizeof(id));
+    if (r->ok)
+        p->call_cb(p->ud, NULL, (const char *)r->json.data, r->json.len);
+    else
+        p->call_cb(p->ud, r->error && *r->error ? r->error : "the broker refused the call", NULL,
+                   0);
+    free(p);
+}
+
 static void on_ack(broker *b, const Herald__PublishAck *ack)
 {
     uint64_t id = ack->request_id;
-    pending_pub *p = hc_map_del(&b->pending, &id, sizeof(id));
+    pending_pub *p = hc_map_get(&b->pending, &id, sizeof(id));
+    if (p && p->call_cb)
+        p = NULL;
+    else
+        hc_map_del(&b->pending, &id, sizeof(id));
     if (!p) {
         hc_debug("broker %s: ack for unknown request %" PRIu64, b->addr, id);
         return;
@@ -474,6 +505,9 @@ static void on_frame(broker *b, const Herald__Frame *f)
         break;
     case HERALD__FRAME__MSG_REPLAY_RESPONSE:
         gw__replays_answer(&b->replays, f->replay_response);
+        break;
+    case HERALD__FRAME__MSG_CLUSTER_REPLY:
+        on_cluster_reply(b, f->cluster_reply);
         break;
     case HERALD__FRAME__MSG_PING:
         send_ping(b, true, f->ping->nonce);
@@ -714,6 +748,32 @@ static void op_publish(gw_link *l, const gw_publish *p, gw_publish_cb cb, void *
     send_frame(b, &f);
 }
 
+static void op_call(gw_link *l, Herald__ClusterCall *call, gw_call_cb cb, void *ud)
+{
+    tcp_link *tl = (tcp_link *)l;
+    char *key = call->channel && call->channel[0]
+                    ? interest_key(call->app_id ? call->app_id : "", call->channel)
+                    : hc_strdup(call->gateway_id ? call->gateway_id : "");
+    int owner = tl->closing ? -1 : owner_of(tl, key);
+    free(key);
+    if (owner < 0) {
+        cb(ud, "no broker is reachable", NULL, 0);
+        return;
+    }
+    broker *b = &tl->b[owner];
+    call->request_id = ++tl->next_req;
+    pending_pub *pp = hc_calloc(1, sizeof(*pp));
+    pp->call_cb = cb;
+    pp->ud = ud;
+    pp->request_id = call->request_id;
+    pp->deadline_ms = hc_mono_ms() + PUBLISH_DEADLINE_MS;
+    hc_map_put(&b->pending, &call->request_id, sizeof(call->request_id), pp);
+    Herald__Frame f = HERALD__FRAME__INIT;
+    f.msg_case = HERALD__FRAME__MSG_CLUSTER_CALL;
+    f.cluster_call = call;
+    send_frame(b, &f);
+}
+
 static bool op_ready(gw_link *l)
 {
     tcp_link *tl = (tcp_link *)l;
@@ -828,8 +888,15 @@ static void op_replay(gw_link *l, const gw_replay_req *r, gw_replay_cb cb, void 
     send_frame(b, &f);
 }
 
-static const gw_link_ops tcp_ops = {op_subscribe, op_unsubscribe, op_publish,
-                                    op_ready,     op_close,       op_replay};
+static const gw_link_ops tcp_ops = {
+    .subscribe = op_subscribe,
+    .unsubscribe = op_unsubscribe,
+    .publish = op_publish,
+    .ready = op_ready,
+    .close = op_close,
+    .replay = op_replay,
+    .call = op_call,
+};
 
 /* Splits "host:port" (host may be [v6]) into new strings. */
 static bool split_addr(const char *a, char **host, char **port)

@@ -40,6 +40,7 @@ typedef struct gw_config {
     long pong_timeout;
     long max_message_size;
     long max_subscriptions;
+    long presence_liveness;
     char *log_level;
     char *log_format;
     bool embedded;
@@ -82,6 +83,9 @@ static const hc_opt options[] = {
         "largest client message in bytes", max_message_size),
     OPT("max-subscriptions", "HERALD_MAX_SUBSCRIPTIONS", NULL, HC_OPT_INT, "1000",
         "channels one connection may subscribe to", max_subscriptions),
+    OPT("presence-liveness", "HERALD_PRESENCE_LIVENESS", NULL, HC_OPT_INT, "30",
+        "seconds after which a silent (dead) gateway's presence members and counts are removed",
+        presence_liveness),
     OPT("log-level", "HERALD_LOG_LEVEL", NULL, HC_OPT_STRING, "info", "debug, info, warn or error",
         log_level),
     OPT("log-format", "HERALD_LOG_FORMAT", NULL, HC_OPT_STRING, "text",
@@ -185,6 +189,8 @@ static bool check_config(const gw_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "--drain-seconds must not be negative");
     else if (cfg->history_size < 1)
         snprintf(err, errlen, "--history-size must be at least 1");
+    else if (cfg->presence_liveness < 1 || cfg->presence_liveness > 3600)
+        snprintf(err, errlen, "--presence-liveness must be 1..3600 s");
     else if (cfg->max_subscriptions < 0)
         snprintf(err, errlen, "--max-subscriptions must not be negative (0 = unlimited)");
     else
@@ -313,7 +319,9 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
                            (size_t)cfg->max_message_size,
                            (size_t)cfg->max_subscriptions,
                            GW_OUTQ_DEFAULT_CAP,
-                           random_u32()};
+                           random_u32(),
+                           cfg->gateway_id,
+                           (unsigned)cfg->presence_liveness * 1000u};
     m.server = gw_server_new(&m.loop, &sc, apps, m.link, err, sizeof(err));
     if (!m.server) {
         hc_error("%s", err);

@@ -183,6 +183,12 @@ static void subscription_error(gw_pusher_conn *c, const char *channel, const cha
     send_sbuf(c, &b);
 }
 
+void gw_pusher_subscription_error(gw_pusher_conn *c, const char *channel, const char *type,
+                                  int status, const char *error)
+{
+    subscription_error(c, channel, type, status, error);
+}
+
 static void subscription_succeeded(gw_pusher_conn *c, const char *channel)
 {
     hc_sbuf b = HC_SBUF_INIT;
@@ -206,22 +212,6 @@ static const char *channel_arg(gw_pusher_conn *c, const char *event, json_t *dat
         return NULL;
     }
     return json_string_value(ch);
-}
-
-/* Refuses channel types this server cannot serve yet; returns true if it
- * sent a subscription_error. */
-static bool refuse_type(gw_pusher_conn *c, const char *channel)
-{
-    const char *what = NULL;
-    switch (hc_channel_type_of(channel)) {
-    case HC_CH_PRESENCE:
-        what = "Presence channels (presence-) are not supported by this server yet";
-        break;
-    default:
-        return false;
-    }
-    subscription_error(c, channel, "UnsupportedChannel", 403, what);
-    return true;
 }
 
 /* Herald's extensions (PROTOCOL.md section 7): "since" or "rewind" in the
@@ -287,13 +277,15 @@ static void on_subscribe(gw_pusher_conn *c, json_t *data)
         subscription_error(c, channel, "AuthError", status, msg);
         return;
     }
-    if (refuse_type(c, channel))
-        return;
     if (c->max_subs && c->nsubs >= c->max_subs && !c->io->is_subscribed(c->ud, channel)) {
         errorf(c, 0,
                "Subscription to %s refused: this connection is already subscribed to %zu "
                "channels (the limit is %zu)",
                shown, c->nsubs, c->max_subs);
+        return;
+    }
+    if (hc_channel_type_of(channel) == HC_CH_PRESENCE) {
+        gw_pusher_presence_subscribe(c, channel, data);
         return;
     }
     int added = c->io->subscribe(c->ud, channel);

@@ -67,6 +67,11 @@ typedef struct gw_pusher_io {
      * events (gw_recovery). May be NULL: plain subscription_succeeded. */
     void (*recover)(void *ud, const char *channel, const char *since, unsigned rewind,
                     bool cache_miss);
+    /* Joins the cluster's presence of channel (the connection is already
+     * in the local table); the answer comes back through
+     * gw_pusher_presence_joined. NULL: presence is refused. */
+    void (*presence_join)(void *ud, const char *channel, const char *user_id,
+                          const char *user_info);
 } gw_pusher_io;
 
 typedef struct gw_pusher_conn {
@@ -101,6 +106,24 @@ void gw_pusher_on_message(gw_pusher_conn *c, const char *msg, size_t len);
 void gw_pusher_fatal(gw_pusher_conn *c, int code, const char *message);
 /* Sends a pusher:error that keeps the connection open (code 0 = null). */
 void gw_pusher_error(gw_pusher_conn *c, int code, const char *message);
+/* Sends pusher:subscription_error {type, error, status} for channel. */
+void gw_pusher_subscription_error(gw_pusher_conn *c, const char *channel, const char *type,
+                                  int status, const char *error);
+
+/* gw_pusher_presence.c: pusher:subscribe on a presence- channel. data is
+ * the subscribe's data object (a jansson json_t). Checks auth over
+ * socket_id:channel:channel_data (verbatim), user_id and the app's member
+ * size limit, joins the local table and asks the cluster (io->presence_join). */
+struct json_t;
+void gw_pusher_presence_subscribe(gw_pusher_conn *c, const char *channel, struct json_t *data);
+/* The cluster's answer to a presence join: error NULL and json[0..len) the
+ * {"presence":...} object (-> subscription_succeeded), or error "limit"
+ * (channel full) or another sentence (-> subscription_error, and the
+ * connection leaves the local table). Ignored if the connection is no
+ * longer subscribed. */
+void gw_pusher_presence_joined(gw_pusher_conn *c, const char *channel, const char *error,
+                               const char *json, size_t len);
+
 /* Sends the server's keep-alive {"event":"pusher:ping","data":{}}. */
 void gw_pusher_ping(gw_pusher_conn *c);
 

@@ -20,6 +20,7 @@
 #include "gw_pusher.h"
 #include "gw_user.h"
 #include "gw_recovery.h"
+#include "hc_channel.h"
 #include "gw_server_int.h"
 #include "hc_clock.h"
 #include "hc_history.h"
@@ -88,7 +89,10 @@ static int io_subscribe(void *ud, const char *channel)
 {
     gw_conn *c = ud;
     hc_debug_ctx(c->pusher.app->id, c->socket_id, channel, "subscribe");
-    return gw_subs_join(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+    int added = gw_subs_join(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+    if (added && c->srv->presence)
+        gw_presence_count_changed(c->srv->presence, c->pusher.app->id, channel);
+    return added;
 }
 
 static int io_is_subscribed(void *ud, const char *channel)
@@ -97,11 +101,27 @@ static int io_is_subscribed(void *ud, const char *channel)
     return gw_subs_is_member(&c->sub, c->pusher.app->id, channel);
 }
 
+/* The connection left channel: cluster presence and counts follow. */
+static void left_channel(void *ud, const char *app_id, const char *channel, size_t count)
+{
+    (void)count;
+    gw_conn *c = ud;
+    gw_presence *p = c->srv->presence;
+    if (!p)
+        return;
+    if (hc_channel_type_of(channel) == HC_CH_PRESENCE)
+        gw_presence_leave(p, app_id, channel, c->socket_id);
+    gw_presence_count_changed(p, app_id, channel);
+}
+
 static int io_unsubscribe(void *ud, const char *channel)
 {
     gw_conn *c = ud;
     hc_debug_ctx(c->pusher.app->id, c->socket_id, channel, "unsubscribe");
-    return gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+    int removed = gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+    if (removed)
+        left_channel(c, c->pusher.app->id, channel, 0);
+    return removed;
 }
 
 static void client_published(void *ud, const gw_publish_result *r)
@@ -139,6 +159,26 @@ static void io_recover(void *ud, const char *channel, const char *since, unsigne
                               cache_miss);
 }
 
+static void io_presence_join(void *ud, const char *channel, const char *user_id,
+                             const char *user_info)
+{
+    gw_conn *c = ud;
+    if (!c->srv->presence) {
+        gw_pusher_presence_joined(&c->pusher, channel, "the gateway is shutting down", NULL, 0);
+        return;
+    }
+    gw_presence_join(c->srv->presence, c, c->pusher.app, channel, c->socket_id, user_id, user_info);
+}
+
+/* gw_presence_joined_fn: the cluster answered a join. */
+static void presence_joined(void *ud, void *conn, const char *channel, const char *error,
+                            const char *json, size_t len)
+{
+    (void)ud;
+    gw_conn *c = conn;
+    gw_pusher_presence_joined(&c->pusher, channel, error, json, len);
+}
+
 static const gw_pusher_io pusher_io = {
     .send = io_send,
     .close = io_close,
@@ -147,6 +187,7 @@ static const gw_pusher_io pusher_io = {
     .unsubscribe = io_unsubscribe,
     .publish = io_publish,
     .recover = io_recover,
+    .presence_join = io_presence_join,
 };
 
 /* ---- gw_subs hooks --------------------------------------------------- */
@@ -342,6 +383,10 @@ static void ws_closed(gw_server *s, gw_pss *pss)
     }
     if (c->quota_counted)
         gw_limits_conn_close(s->limits, c->pusher.app);
+    if (s->presence) {
+        gw_presence_forget(s->presence, c);
+        gw_subscriber_each(&c->sub, left_channel, c);
+    }
     gw_subs_leave_all(s->subs, &c->sub);
     if (c->prev)
         c->prev->next = c->next;
@@ -627,6 +672,8 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     gw_link_set_handler(link, on_broker_event, s);
     follow_conn_counts(s);
     s->rec = gw_recovery_new(s->subs, link, LWS_PRE);
+    gw_presence_config pc = {cfg->gateway_id, cfg->presence_liveness_ms, presence_joined, s};
+    s->presence = gw_presence_new(loop, link, s->subs, apps, &pc);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
@@ -771,6 +818,8 @@ void gw_server_stop(gw_server *s)
     s->stopping = true;
     /* the caller closes the link next: forget it now */
     gw_link_set_handler(s->link, NULL, NULL);
+    gw_presence_stop(s->presence);
+    s->presence = NULL;
     s->link = NULL;
     gw_recovery_free(s->rec);
     s->rec = NULL;

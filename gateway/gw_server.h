@@ -30,8 +30,10 @@ typedef struct gw_server_config {
     long pong_timeout;       /* s: close (4201) if nothing follows the ping */
     size_t max_message_size; /* bytes: a larger client message closes */
     size_t max_subscriptions;
-    size_t queue_frames;  /* per-connection outgoing queue bound */
-    uint32_t gateway_num; /* socket ids are "<gateway_num>.<counter>" */
+    size_t queue_frames;           /* per-connection outgoing queue bound */
+    uint32_t gateway_num;          /* socket ids are "<gateway_num>.<counter>" */
+    const char *gateway_id;        /* name in the cluster (presence liveness) */
+    unsigned presence_liveness_ms; /* 0 = 30000 */
 } gw_server_config;
 
 typedef struct gw_server gw_server;

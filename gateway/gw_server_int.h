@@ -13,7 +13,9 @@
 #include <stdbool.h>
 
 #include "gw_limits.h"
+#include "gw_api.h"
 #include "gw_link.h"
+#include "gw_presence.h"
 #include "gw_server.h"
 #include "gw_subs.h"
 
@@ -29,6 +31,7 @@ struct gw_server {
     gw_subs *subs;
     gw_limits *limits;       /* per-app connection counts and HTTP rates */
     struct gw_recovery *rec; /* resume, rewind, gap repair (gw_recovery.c) */
+    gw_presence *presence;   /* NULL once stopping */
     struct lws_context *ctx; /* NULL once lws finished destroying it */
     struct lws_vhost *vhost;
     int port;
@@ -67,6 +70,10 @@ int gw__http_body_done(gw_pss *pss);
 int gw__http_writeable(struct lws *wsi, gw_pss *pss);
 /* LWS_CALLBACK_CLOSED_HTTP (the client went away) */
 void gw__http_closed(gw_pss *pss);
+/* gw_http_info.c: answers a trigger's `info` from the cluster state, then
+ * calls done(ud); *pending counts the calls in flight. */
+void gw__http_trigger_info(gw_link *link, gw_api_response *resp, int *pending, void (*done)(void *),
+                           void *ud);
 /* At shutdown: forget every request's wsi (lws is going away). */
 void gw__http_detach_all(gw_server *s);
 

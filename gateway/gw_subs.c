@@ -275,3 +275,29 @@ gw_chan *gw__subs_chan(const gw_subs *t, const char *app_id, const char *channel
     free(key);
     return ch;
 }
+
+size_t gw_subs_local_count(const gw_subs *t, const char *app_id, const char *channel)
+{
+    gw_chan *ch = gw__subs_chan(t, app_id, channel);
+    return ch ? ch->count : 0;
+}
+
+void gw_subs_each_channel(const gw_subs *t, gw_subs_channel_fn fn, void *ud)
+{
+    hc_map_iter it;
+    hc_map_iter_init(&it, (hc_map *)&t->chans);
+    for (hc_map_entry *e; (e = hc_map_iter_next(&it));) {
+        const gw_chan *ch = e->value;
+        fn(ud, ch->app_id, ch->channel, ch->count);
+    }
+}
+
+void gw_subscriber_each(const gw_subscriber *s, gw_subs_channel_fn fn, void *ud)
+{
+    hc_map_iter it;
+    hc_map_iter_init(&it, (hc_map *)&s->chans);
+    for (hc_map_entry *e; (e = hc_map_iter_next(&it));) {
+        const gw_sub *m = e->value;
+        fn(ud, m->ch->app_id, m->ch->channel, m->ch->count);
+    }
+}

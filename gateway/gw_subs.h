@@ -117,6 +117,13 @@ bool gw_subs_repair_begin(gw_subs *t, const char *app_id, const char *channel, c
  * then the events that waited. A channel that is gone is ignored. */
 void gw_subs_repair_done(gw_subs *t, const char *app_id, const char *channel,
                          const Herald__ReplayResponse *r);
+/* Local subscribers of (app_id, channel) (0 when none). */
+size_t gw_subs_local_count(const gw_subs *t, const char *app_id, const char *channel);
+/* Calls fn for every channel with local subscribers (count = how many), or
+ * for every channel subscriber s is in. fn must not change the table. */
+typedef void (*gw_subs_channel_fn)(void *ud, const char *app_id, const char *channel, size_t count);
+void gw_subs_each_channel(const gw_subs *t, gw_subs_channel_fn fn, void *ud);
+void gw_subscriber_each(const gw_subscriber *s, gw_subs_channel_fn fn, void *ud);
 
 /* Number of channels with at least one local subscriber. */
 size_t gw_subs_channel_count(const gw_subs *t);

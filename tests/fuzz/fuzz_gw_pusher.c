@@ -60,13 +60,18 @@ static int f_unsubscribe(void *ud, const char *ch)
     return hc_map_del(&f->subs, ch, strlen(ch)) != NULL;
 }
 
-static void f_publish(void *ud, const char *ch, const char *name, const char *data, size_t len)
+static void f_publish(void *ud, const char *ch, const char *name, const char *data, size_t len,
+                      const char *user_id)
 {
-    (void)ud, (void)ch, (void)name, (void)data, (void)len;
+    (void)ud, (void)ch, (void)name, (void)data, (void)len, (void)user_id;
 }
 
-static const gw_pusher_io io = {f_send,          f_close,       f_subscribe,
-                                f_is_subscribed, f_unsubscribe, f_publish};
+static const gw_pusher_io io = {.send = f_send,
+                                .close = f_close,
+                                .subscribe = f_subscribe,
+                                .is_subscribed = f_is_subscribed,
+                                .unsubscribe = f_unsubscribe,
+                                .publish = f_publish};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -218,8 +218,10 @@ static void test_routing(void **state)
     expect(&r, 404, "{\"error\":\"Unknown app id nope\"}");
     run(&r, "GET", "/apps/app-id/events", "", OK);
     expect(&r, 405, "{\"error\":\"Method GET not allowed: use POST\"}");
-    run(&r, "GET", "/apps/app-id/channels", "", OK);
-    expect_error(&r, 404, "not supported by this server yet");
+    run(&r, "GET", "/apps/app-id/channels", "", OK); /* a cluster query: gw_api_channels */
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.query_op, "channels");
+    gw_api_response_free(&r);
     run(&r, "POST", "/apps/app-id/whatever", "{}", OK);
     expect_error(&r, 404, "Not found");
     run(&r, "POST", "/apps//events", "{}", OK);
@@ -326,17 +328,22 @@ static void test_rate_limits(void **state)
     expect(&r, 200, "{}");
     run_as(&r, "POST", "/apps/lim/events", ev, OK, "lim-key", "lim-secret");
     expect_error(&r, 429, "3 events per second"); /* 2 + 2 > 3; no publishes */
+    /* reads within the limit become cluster queries (answered via a broker) */
     run_as(&r, "GET", "/apps/lim/channels", "", OK, "lim-key", "lim-secret");
-    expect_error(&r, 404, "not supported");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.query_op, "channels");
     run_as(&r, "GET", "/apps/lim/channels/x", "", OK, "lim-key", "lim-secret");
-    expect_error(&r, 404, "not supported");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.query_op, "channel");
     run_as(&r, "GET", "/apps/lim/channels", "", OK, "lim-key", "lim-secret");
     expect_error(&r, 429, "2 read requests per second");
+    assert_null(r.query_op);
     g_now_ms = 2000; /* the next second */
     run_as(&r, "POST", "/apps/lim/events", ev, OK, "lim-key", "lim-secret");
     expect(&r, 200, "{}");
     run_as(&r, "GET", "/apps/lim/channels", "", OK, "lim-key", "lim-secret");
-    expect_error(&r, 404, "not supported");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.query_op, "channels");
     /* the default app is unlimited */
     for (int i = 0; i < 50; i++) {
         run(&r, "POST", "/apps/app-id/events", ev, OK);

@@ -78,8 +78,11 @@ static int f_unsubscribe(void *ud, const char *channel)
     return 1;
 }
 
-static const gw_pusher_io io = {f_send,        f_close, f_subscribe, f_is_subscribed,
-                                f_unsubscribe, NULL,    NULL};
+static const gw_pusher_io io = {.send = f_send,
+                                .close = f_close,
+                                .subscribe = f_subscribe,
+                                .is_subscribed = f_is_subscribed,
+                                .unsubscribe = f_unsubscribe};
 
 typedef struct ctx {
     hc_app app;
@@ -165,8 +168,8 @@ static void test_subscribe_unsupported_types(void **state)
     ctx *t = *state;
     expect_reply(t, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"presence-a\"}}",
                  "{\"event\":\"pusher:subscription_error\",\"channel\":\"presence-a\",\"data\":{"
-                 "\"type\":\"UnsupportedChannel\",\"error\":\"Presence channels (presence-) are "
-                 "not supported by this server yet\",\"status\":403}}");
+                 "\"type\":\"AuthError\",\"error\":\"Subscription not authorized: presence "
+                 "channels need auth and channel_data\",\"status\":401}}");
     expect_reply(t, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"#server-to-user-1\"}}",
                  "{\"event\":\"pusher:subscription_error\",\"channel\":\"#server-to-user-1\","
                  "\"data\":{\"type\":\"InvalidChannel\",\"error\":\"Channel #server-to-user-1 is "

@@ -59,8 +59,12 @@ static void f_recover(void *ud, const char *channel, const char *since, unsigned
     f->cache_miss = cache_miss;
 }
 
-static const gw_pusher_io io = {f_send,        f_close, f_subscribe, f_is_subscribed,
-                                f_unsubscribe, NULL,    f_recover};
+static const gw_pusher_io io = {.send = f_send,
+                                .close = f_close,
+                                .subscribe = f_subscribe,
+                                .is_subscribed = f_is_subscribed,
+                                .unsubscribe = f_unsubscribe,
+                                .recover = f_recover};
 
 static void subscribe(gw_pusher_conn *c, const char *data)
 {

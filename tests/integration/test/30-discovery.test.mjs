@@ -60,7 +60,11 @@ let stateDir;
 function start(name, bin, args, env = {}) {
   const logPath = path.join(stateDir, `${name}.log`);
   const fd = fs.openSync(logPath, 'a');
-  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  // Metrics ports default to 9601: several processes on one host must not all take it.
+  const child = spawn(bin, args, {
+    env: { ...process.env, HERALD_METRICS_PORT: '0', ...env },
+    stdio: ['ignore', fd, fd],
+  });
   fs.closeSync(fd);
   fs.writeFileSync(path.join(stateDir, `${name}.pid`), `${child.pid}\n`);
   const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
