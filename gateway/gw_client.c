@@ -23,6 +23,9 @@ static const char *quoted(char buf[QUOTE_MAX + 4], const char *s)
     return buf;
 }
 
+/* The protocol layer does not know presence membership: gw_server's
+ * io_publish fills the sender's user_id on presence channels
+ * (gw_presence_user_of). Kept as the seam for a socket-free caller. */
 const char *gw_client_presence_user(const gw_pusher_conn *c, const char *channel)
 {
     (void)c;

@@ -139,6 +139,10 @@ static void io_publish(void *ud, const char *channel, const char *name, const ch
         gw_pusher_error(&c->pusher, 0, "Client event not sent: no broker is reachable");
         return;
     }
+    /* On presence channels the event carries the sender's user_id (Pusher
+     * semantics); the protocol layer does not know the membership. */
+    if (!user_id && c->srv->presence && hc_channel_type_of(channel) == HC_CH_PRESENCE)
+        user_id = gw_presence_user_of(c->srv->presence, c->pusher.app->id, channel, c->socket_id);
     gw_publish p = {.app_id = c->pusher.app->id,
                     .channel = channel,
                     .name = name,

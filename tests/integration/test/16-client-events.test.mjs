@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';
 import { RawClient, connected, subscribed, collect, closeAll, uniqueChannel, withTimeout } from '../lib/clients.mjs';
 import { authedClient, echoFor, sdkFor, channelAuth, writeAppsFile, answersPing } from '../lib/auth.mjs';
+import { presenceClient, joinPresence } from '../lib/presence.mjs';
 
 after(closeAll);
 
@@ -29,6 +30,21 @@ describe('client events', () => {
     brokers: 1,
     ...portsFor(16, 0),
     env: { HERALD_DEFAULT_APP_ENABLE_CLIENT_MESSAGES: 'true', HERALD_APPS_FILE: appsFile },
+  });
+
+  test('a client event on a presence channel carries the sender user_id', async () => {
+    const a = await presenceClient(cluster, 1, { user_id: 'alice', user_info: { name: 'A' } });
+    const b = await presenceClient(cluster, 2, { user_id: 'bob' });
+    const name = uniqueChannel('presence-room');
+    const { channel: chA } = await joinPresence(a, name);
+    const { channel: chB } = await joinPresence(b, name);
+    const atB = collect(chB, 'client-wave');
+    assert.ok(chA.trigger('client-wave', { hi: 1 }));
+    const [ev] = await atB.next(1);
+    assert.deepEqual(ev.data, { hi: 1 });
+    assert.equal(ev.metadata?.user_id, 'alice', 'pusher-js sees who sent it');
+    a.disconnect();
+    b.disconnect();
   });
 
   test('pusher-js client event reaches the other gateway, never the sender', async () => {
