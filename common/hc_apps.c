@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -134,8 +135,8 @@ void hc_app_defaults(hc_app *a)
 static void hc_app_set_limit(hc_app *a, const hc_app_limit *l, double v)
 {
     char *f = (char *)a + l->offset;
-    if (l->kind == HC_LIM_LONG)
-        *(long *)f = v < 0 ? -1 : (long)v;
+    if (l->kind == HC_LIM_LONG) /* clamp: converting a double beyond long is undefined */
+        *(long *)f = v < 0 ? -1 : v >= (double)LONG_MAX ? LONG_MAX : (long)v;
     else
         *(size_t *)f = v < 0 || v >= (double)SIZE_MAX ? SIZE_MAX : (size_t)v;
 }

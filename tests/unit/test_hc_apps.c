@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -96,6 +97,25 @@ static void test_bare_array_and_soketi_value_forms(void **state)
     assert_int_equal(a->max_batch_size, SIZE_MAX);
     assert_int_equal(load(apps, "[]", err), 0);
     assert_int_equal(hc_apps_count(apps), 1);
+    hc_apps_free(apps);
+}
+
+/* A limit too large for its field is clamped, never converted out of range
+ * (found by fuzz_hc_apps: undefined behaviour before). */
+static void test_huge_limits_clamp(void **state)
+{
+    (void)state;
+    hc_apps *apps = hc_apps_new();
+    char err[256];
+    const char *json = "[{\"id\":\"a\",\"key\":\"k\",\"secret\":\"s\","
+                       "\"maxConnections\":\"1e77\",\"maxClientEventsPerSecond\":1e300,"
+                       "\"maxEventBatchSize\":\"1e40\"}]";
+    assert_int_equal(load(apps, json, err), 1);
+    const hc_app *a = hc_apps_by_id(apps, "a");
+    assert_non_null(a);
+    assert_int_equal(a->max_connections, LONG_MAX);
+    assert_int_equal(a->max_client_events_per_sec, LONG_MAX);
+    assert_int_equal(a->max_batch_size, SIZE_MAX);
     hc_apps_free(apps);
 }
 
@@ -289,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_object_form_all_fields),
         cmocka_unit_test(test_bare_array_and_soketi_value_forms),
+        cmocka_unit_test(test_huge_limits_clamp),
         cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_duplicates),
