@@ -23,3 +23,10 @@ int64_t hc_wall_ms(void)
 {
     return hc_clock_ms(CLOCK_REALTIME);
 }
+
+int64_t hc_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

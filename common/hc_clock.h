@@ -8,5 +8,6 @@
 
 uint64_t hc_mono_ms(void); /* CLOCK_MONOTONIC */
 int64_t hc_wall_ms(void);  /* CLOCK_REALTIME, ms since the Unix epoch */
+int64_t hc_wall_us(void);  /* CLOCK_REALTIME, us since the Unix epoch */
 
 #endif

@@ -306,7 +306,8 @@ static void on_broker_event(void *ud, const Herald__Event *ev)
             gw_user_control(&c->pusher, ev->app_id, user, ev->name ? ev->name : "");
         return;
     }
-    gw_subs_deliver(s->subs, ev);
+    if (gw_subs_deliver(s->subs, ev)) /* once per event, not per socket */
+        gw_metrics_fanout(ev->app_id, ev->published_us);
 }
 
 /* ---- WebSocket connections ------------------------------------------- */
