@@ -75,6 +75,9 @@ void gw_metrics_init(hc_metrics *r, int port)
                            "Requests or messages refused by a rate limit.", "app_id,kind");
     gw_m.drain_closes = hc_metrics_counter(r, "herald_drain_closes_total",
                                            "Sockets closed with 4200 while draining.", NULL);
+    gw_m.rebalance_closes =
+        hc_metrics_counter(r, "herald_rebalance_closes_total",
+                           "Sockets closed with 4200 to rebalance the fleet (--rebalance).", NULL);
 }
 
 void gw_metrics_app_add(hc_metric *f, const char *app_id, double n)

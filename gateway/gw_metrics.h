@@ -27,6 +27,7 @@ typedef struct gw_metrics {
     hc_metric *fanout_seconds; /* herald_fanout_latency_seconds */
     hc_metric *broker_link_up, *ready, *draining;
     hc_metric *slow_disconnections, *rate_limited, *drain_closes;
+    hc_metric *rebalance_closes; /* herald_rebalance_closes_total */
 } gw_metrics;
 
 extern gw_metrics gw_m;
