@@ -27,7 +27,7 @@
 #include "hc_log.h"
 #include "hc_mem.h"
 
-#define GW_REBALANCE_TICK_MS 100
+#define GW_REBALANCE_TICK_MS 250 /* each tick counts the connections: O(n) */
 #define GW_REBALANCE_REPORT_MS 1000
 #define GW_REBALANCE_STALE_MS 5000
 #define GW_REBALANCE_SETTLE_MS 1500
