@@ -1,5 +1,6 @@
 /*
- * hc_clock: monotonic and wall-clock time in milliseconds. Owns no state.
+ * hc_clock: monotonic and wall-clock time in milliseconds (wall clock also
+ * in microseconds, for latencies measured across hosts). Owns no state.
  * Callers that need a testable clock take a timestamp as a parameter
  * (hc_api_auth does) and read it here only at the edge.
  */

@@ -1,5 +1,6 @@
 /*
- * hc_clock: monotonic and wall clocks in milliseconds. No state.
+ * hc_clock: monotonic and wall clocks in milliseconds (wall clock also in
+ * microseconds). No state.
  */
 #ifndef HC_CLOCK_H
 #define HC_CLOCK_H
