@@ -181,7 +181,7 @@ typedef struct rp {
     uint64_t last;
     bool recovered, more;
     uint64_t offsets[16];
-    char events[16][8];
+    char events[16][16];
     size_t n;
 } rp;
 
@@ -217,7 +217,7 @@ static void pub_n(br_store *s, const char *ch, int n, char epoch[32])
 {
     rec r = {0};
     for (int i = 1; i <= n; i++) {
-        char ev[8];
+        char ev[16];
         snprintf(ev, sizeof(ev), "e%d", i);
         pub(s, ch, ev, &r);
     }
