@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hc_clock.h"
 #include "hc_frame.h"
 #include "hc_log.h"
 #include "hc_map.h"
@@ -226,7 +227,13 @@ static void on_published(void *arg, const char *error, const char *epoch, uint64
 
 uint8_t *br_core_encode_event(const Herald__Publish *p, size_t *len)
 {
+    return br_core_encode_event_at(p, 0, len);
+}
+
+uint8_t *br_core_encode_event_at(const Herald__Publish *p, uint64_t published_us, size_t *len)
+{
     Herald__Event ev = HERALD__EVENT__INIT;
+    ev.published_us = published_us;
     ev.name = p->name;
     ev.data = p->data;
     ev.socket_id = p->socket_id;
@@ -265,7 +272,8 @@ void br_core_publish(br_core *c, br_core_link *l, const Herald__Publish *p)
         l->pending->prev = pd;
     l->pending = pd;
     size_t len;
-    uint8_t *ev = br_core_encode_event(p, &len);
+    int64_t now_us = hc_wall_us();
+    uint8_t *ev = br_core_encode_event_at(p, now_us > 0 ? (uint64_t)now_us : 0, &len);
     if ((p->history_size || p->history_ttl) && c->store->ops->publish_bounded)
         c->store->ops->publish_bounded(c->store, p->app_id, p->channel, ev, len, p->history_size,
                                        p->history_ttl, on_published, pd);
@@ -297,6 +305,7 @@ void br_core_on_live(void *core, const char *app_id, const char *channel, const 
     ev.user_id = in->user_id;
     ev.epoch = (char *)epoch;
     ev.offset = offset;
+    ev.published_us = in->published_us;
     Herald__Frame f = HERALD__FRAME__INIT;
     f.msg_case = HERALD__FRAME__MSG_EVENT;
     f.event = &ev;

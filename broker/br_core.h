@@ -64,6 +64,9 @@ void br_core_on_resync(void *core, const char *app_id, const char *channel);
  * with name, data, socket_id and user_id only. Returns malloc'd bytes
  * (caller frees) and sets *len. */
 uint8_t *br_core_encode_event(const Herald__Publish *p, size_t *len);
+/* The same, with the broker's receive time (published_us, wall-clock us;
+ * 0 = none) stored beside them; br_core_publish stamps every event so. */
+uint8_t *br_core_encode_event_at(const Herald__Publish *p, uint64_t published_us, size_t *len);
 
 /* Installs the cluster state (presence, counts, channel queries; not
  * owned, may be NULL: then every ClusterCall is answered with an error). */

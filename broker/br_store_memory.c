@@ -35,6 +35,7 @@ typedef struct mem_chan {
     mem_entry *ring; /* history_size slots; entry with offset o at (o-1) % size */
     size_t kept;     /* entries in the ring */
     bool followed;
+    uint32_t bound;   /* the channel's own size bound (0: history_size) */
     uint64_t touched; /* store-wide write sequence of the last write */
 } mem_chan;
 
@@ -123,8 +124,8 @@ static void mem_publish(br_store *s, const char *app_id, const char *channel, co
     slot->event = hc_malloc(len ? len : 1);
     memcpy(slot->event, event, len);
     slot->len = len;
-    if (ch->kept < m->history_size)
-        ch->kept++;
+    size_t cap = ch->bound && ch->bound < m->history_size ? ch->bound : m->history_size;
+    ch->kept = ch->kept < cap ? ch->kept + 1 : cap; /* cap may have shrunk */
     ch->touched = ++m->seq;
     char epoch[17];
     memcpy(epoch, ch->epoch, sizeof(epoch));
@@ -163,11 +164,98 @@ static void mem_free(br_store *s)
     free(m);
 }
 
+/* publish with the channel's own size bound: the ring keeps at most
+ * history_size entries; a smaller rule keeps fewer (the oldest are
+ * forgotten at once, exactly, unlike Redis's MAXLEN ~). The TTL is not
+ * applied: memory history lives as long as the process or the channel's
+ * place in the table. */
+static void mem_publish_bounded(br_store *s, const char *app_id, const char *channel,
+                                const uint8_t *event, size_t len, uint32_t size, uint32_t ttl,
+                                br_publish_done_fn done, void *arg)
+{
+    (void)ttl;
+    mem_store *m = (mem_store *)s;
+    mem_chan *ch = chan_get(m, app_id, channel, true);
+    ch->bound = size;
+    mem_publish(s, app_id, channel, event, len, done, arg);
+}
+
+/* The entries [from, to) of ch (all kept), oldest first, into a fresh
+ * array (NULL when empty); sets *n. */
+static br_replay_entry *entries(mem_store *m, const mem_chan *ch, uint64_t from, uint64_t to,
+                                size_t *n)
+{
+    *n = to > from ? (size_t)(to - from) : 0;
+    if (!*n)
+        return NULL;
+    br_replay_entry *out = hc_calloc(*n, sizeof(*out));
+    for (size_t i = 0; i < *n; i++) {
+        const mem_entry *e = &ch->ring[(from + i - 1) % m->history_size];
+        out[i].offset = e->offset;
+        out[i].event = e->event;
+        out[i].event_len = e->len;
+    }
+    return out;
+}
+
+/* br_store_ops.replay: the same answers as broker/lua/replay.lua over the
+ * ring (modes since, page, rewind, position), given synchronously. */
+static void mem_replay(br_store *s, const char *app_id, const char *channel,
+                       const br_replay_query *q, br_replay_done_fn done, void *arg)
+{
+    mem_store *m = (mem_store *)s;
+    const mem_chan *ch = chan_get(m, app_id, channel, false);
+    const char *epoch = ch ? ch->epoch : "";
+    uint64_t last = ch ? ch->next - 1 : 0;
+    uint64_t first = ch ? ch->next - ch->kept : 1; /* oldest kept offset */
+    uint64_t limit = q->limit ? q->limit : 1;
+    bool recovered = true, more = false;
+    uint64_t from = 0, to = 0; /* entries [from, to) */
+    if (q->page) {
+        if (q->since_epoch && q->since_epoch[0] && strcmp(q->since_epoch, epoch) != 0) {
+            recovered = false;
+        } else if (ch) {
+            from = q->since_offset + 1 > first ? q->since_offset + 1 : first;
+            to = from <= last && last - from + 1 > limit ? from + limit : last + 1;
+            more = to > from && to - 1 < last;
+        }
+    } else if (q->since_epoch) {
+        uint64_t after = q->since_offset;
+        if (!ch || strcmp(q->since_epoch, epoch) != 0 || after > last) {
+            recovered = false;
+        } else if (after < last) {
+            if (after + 1 < first) {
+                recovered = false;
+            } else {
+                from = after + 1;
+                to = last - after > limit ? from + limit : last + 1;
+                more = to - 1 < last;
+            }
+        }
+    } else if (q->rewind && ch) {
+        uint64_t n = q->rewind < limit ? q->rewind : limit;
+        if (n > ch->kept)
+            n = ch->kept;
+        from = ch->next - n;
+        to = ch->next;
+        uint64_t want = q->rewind < last ? q->rewind : last;
+        recovered = n >= want;
+    }
+    size_t n = 0;
+    br_replay_entry *ents = ch && to > from ? entries(m, ch, from, to, &n) : NULL;
+    char ep[17];
+    snprintf(ep, sizeof(ep), "%s", epoch); /* done may publish or evict */
+    done(arg, NULL, ep, last, recovered, more, ents, n);
+    free(ents);
+}
+
 static const br_store_ops mem_ops = {
     .publish = mem_publish,
     .subscribe_live = mem_subscribe_live,
     .unsubscribe_live = mem_unsubscribe_live,
     .free = mem_free,
+    .publish_bounded = mem_publish_bounded,
+    .replay = mem_replay,
 };
 
 br_store *br_store_memory_new(size_t history_size, size_t max_channels)

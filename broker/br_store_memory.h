@@ -6,7 +6,10 @@
  * first written), the next contiguous offset, a bounded ring of the latest
  * entries and whether the core follows the channel. A publish is applied
  * at once: done is called before publish returns, then, if the channel is
- * followed, on_live with the same entry. Nothing survives the process.
+ * followed, on_live with the same entry. History reads (ops.replay) give
+ * the same answers as the Redis store's replay.lua, also before replay
+ * returns; a channel's rule size (ops.publish_bounded) bounds its ring
+ * exactly, its TTL is not applied. Nothing survives the process.
  * Pure: no loop, no I/O, so it is unit-tested directly. Created by the
  * embedded gw_link (gateway/gw_link_embedded.c).
  */

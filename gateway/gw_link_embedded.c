@@ -18,8 +18,10 @@
 #include <string.h>
 
 #include "br_core.h"
+#include "br_replay.h"
 #include "br_store_memory.h"
 #include "gw_link.h"
+#include "gw_link_replay.h"
 #include "hc_frame.h"
 #include "hc_log.h"
 #include "hc_mem.h"
@@ -43,6 +45,7 @@ typedef struct gw_link_emb {
     size_t qhead, qlen, qcap;
     emb_pending *pending, *pending_tail; /* FIFO: the memory store answers in order */
     uint64_t next_req;
+    hc_map replays; /* history reads waiting for the core's answer */
     bool closing;
     void (*done)(void *ud);
     void *done_ud;
@@ -114,6 +117,8 @@ static void handle_frame(gw_link_emb *e, hc_rbuf *b)
         handle_ack(e, f->publish_ack);
     else if (f->msg_case == HERALD__FRAME__MSG_EVENT && e->base.on_event)
         e->base.on_event(e->base.on_event_ud, f->event);
+    else if (f->msg_case == HERALD__FRAME__MSG_REPLAY_RESPONSE)
+        gw__replays_answer(&e->replays, f->replay_response);
     herald__frame__free_unpacked(f, NULL);
 }
 
@@ -172,6 +177,8 @@ static void emb_publish(gw_link *l, const gw_publish *p, gw_publish_cb cb, void 
     pub.data.len = p->data_len;
     pub.socket_id = (char *)(p->socket_id ? p->socket_id : "");
     pub.user_id = (char *)(p->user_id ? p->user_id : "");
+    pub.history_size = p->history_size;
+    pub.history_ttl = p->history_ttl;
     br_core_publish(e->core, e->cl, &pub);
 }
 
@@ -207,6 +214,8 @@ static void emb_close(gw_link *l, void (*done)(void *ud), void *ud)
         free(p);
     }
     e->pending_tail = NULL;
+    gw__replays_fail(&e->replays, "the gateway is shutting down");
+    hc_map_free(&e->replays);
     for (size_t i = 0; i < e->qlen; i++)
         hc_rbuf_unref(e->q[e->qhead + i]);
     e->qlen = e->qhead = 0;
@@ -216,16 +225,28 @@ static void emb_close(gw_link *l, void (*done)(void *ud), void *ud)
     uv_close((uv_handle_t *)&e->idle, idle_closed);
 }
 
-/* No replay yet: the in-memory store keeps history (br_store_memory_range)
- * but has no br_store_ops.replay, so resume and rewind answer
- * "recovered": false in embedded mode. */
+/* A history read from the in-process core (broker/br_replay.c over the
+ * memory store). The answer comes back as a ReplayResponse frame on the
+ * next loop turn, like a remote broker's, and is routed by request id. */
+static void emb_replay(gw_link *l, const gw_replay_req *r, gw_replay_cb cb, void *ud)
+{
+    gw_link_emb *e = (gw_link_emb *)l;
+    if (e->closing) {
+        gw__replay_fail(cb, ud, "the gateway is shutting down");
+        return;
+    }
+    Herald__ReplayRequest req = HERALD__REPLAY_REQUEST__INIT;
+    gw__replays_add(&e->replays, &req, ++e->next_req, r, cb, ud);
+    br_core_replay(e->core, e->cl, &req);
+}
+
 static const gw_link_ops emb_ops = {
     .subscribe = emb_subscribe,
     .unsubscribe = emb_unsubscribe,
     .publish = emb_publish,
     .ready = emb_ready,
     .close = emb_close,
-    .replay = NULL,
+    .replay = emb_replay,
 };
 
 gw_link *gw_link_embedded_new(uv_loop_t *loop, size_t history_size, size_t max_channels)

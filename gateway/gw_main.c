@@ -48,6 +48,9 @@ typedef struct gw_config {
     char *metrics_host;
     long metrics_port;
     long drain_seconds;
+    bool rebalance;
+    char *rebalance_threshold;
+    char *rebalance_rate;
 } gw_config;
 
 #define OPT(name, env, alt, type, def, help, field)                                                \
@@ -99,6 +102,14 @@ static const hc_opt options[] = {
     OPT("drain-seconds", "HERALD_DRAIN_SECONDS", NULL, HC_OPT_INT, "10",
         "on SIGTERM, close connections (4200) spread over this many seconds, then exit",
         drain_seconds),
+    OPT("rebalance", "HERALD_REBALANCE", NULL, HC_OPT_BOOL, "false",
+        "shed connections (4200, slowly) while this gateway holds clearly more than the fleet "
+        "mean; set it on every gateway",
+        rebalance),
+    OPT("rebalance-threshold", "HERALD_REBALANCE_THRESHOLD", NULL, HC_OPT_STRING, "1.2",
+        "--rebalance: start when above this many times the fleet mean (> 1)", rebalance_threshold),
+    OPT("rebalance-rate", "HERALD_REBALANCE_RATE", NULL, HC_OPT_STRING, "10",
+        "--rebalance: connections closed per second at most (> 0)", rebalance_rate),
 };
 #define NOPTS (sizeof(options) / sizeof(options[0]))
 
@@ -173,9 +184,23 @@ static bool load_apps(const gw_config *cfg, hc_apps *apps, char *err, size_t err
     return true;
 }
 
+/* A positive decimal number from a setting, or -1. */
+static double parse_number(const char *s)
+{
+    if (!s || !s[0])
+        return -1;
+    char *end = NULL;
+    double v = strtod(s, &end);
+    return end && !*end && v == v && v > 0 && v < 1e9 ? v : -1;
+}
+
 static bool check_config(const gw_config *cfg, char *err, size_t errlen)
 {
-    if (cfg->port < 0 || cfg->port > 65535)
+    if (!(parse_number(cfg->rebalance_threshold) > 1))
+        snprintf(err, errlen, "--rebalance-threshold must be a number above 1 (e.g. 1.2)");
+    else if (!(parse_number(cfg->rebalance_rate) > 0))
+        snprintf(err, errlen, "--rebalance-rate must be a positive number of connections/s");
+    else if (cfg->port < 0 || cfg->port > 65535)
         snprintf(err, errlen, "--port must be 0..65535");
     else if (cfg->activity_timeout < 1)
         snprintf(err, errlen, "--activity-timeout must be at least 1 s");
@@ -321,7 +346,10 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
                            GW_OUTQ_DEFAULT_CAP,
                            random_u32(),
                            cfg->gateway_id,
-                           (unsigned)cfg->presence_liveness * 1000u};
+                           (unsigned)cfg->presence_liveness * 1000u,
+                           cfg->rebalance && !cfg->embedded, /* embedded: a fleet of one */
+                           parse_number(cfg->rebalance_threshold),
+                           parse_number(cfg->rebalance_rate)};
     m.server = gw_server_new(&m.loop, &sc, apps, m.link, err, sizeof(err));
     if (!m.server) {
         hc_error("%s", err);

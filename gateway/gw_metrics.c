@@ -7,11 +7,18 @@
 
 #include <stdio.h>
 
+#include "hc_clock.h"
+
 gw_metrics gw_m;
 
 /* Seconds, from 1 ms to 10 s: a publish is one round trip to Redis. */
 static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                         0.25,  0.5,    1,     2.5,  5,     10};
+
+/* Seconds, from 100 us to 10 s: broker receive time to the gateway's
+ * sockets (Redis pub/sub, the broker link, framing and queueing). */
+static const double fanout_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                       0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 
 void gw_metrics_init(hc_metrics *r, int port)
 {
@@ -50,6 +57,11 @@ void gw_metrics_init(hc_metrics *r, int port)
         r, "herald_publish_duration_seconds",
         "Time from an HTTP API publish request to every broker acknowledgement.", "app_id",
         latency_bounds, sizeof(latency_bounds) / sizeof(latency_bounds[0]));
+    gw_m.fanout_seconds = hc_metrics_histogram(
+        r, "herald_fanout_latency_seconds",
+        "Time from the broker receiving a publish to this gateway queueing the event on its "
+        "subscribers (once per event per gateway; wall clocks of two hosts).",
+        "app_id", fanout_bounds, sizeof(fanout_bounds) / sizeof(fanout_bounds[0]));
     gw_m.broker_link_up =
         hc_metrics_gauge(r, "herald_broker_link_up",
                          "1 when the link to this broker is up and accepting.", "broker");
@@ -63,6 +75,9 @@ void gw_metrics_init(hc_metrics *r, int port)
                            "Requests or messages refused by a rate limit.", "app_id,kind");
     gw_m.drain_closes = hc_metrics_counter(r, "herald_drain_closes_total",
                                            "Sockets closed with 4200 while draining.", NULL);
+    gw_m.rebalance_closes =
+        hc_metrics_counter(r, "herald_rebalance_closes_total",
+                           "Sockets closed with 4200 to rebalance the fleet (--rebalance).", NULL);
 }
 
 void gw_metrics_app_add(hc_metric *f, const char *app_id, double n)
@@ -71,4 +86,19 @@ void gw_metrics_app_add(hc_metric *f, const char *app_id, double n)
         return;
     const char *v[2] = {app_id ? app_id : "", gw_m.port};
     hc_metric_add(f, v, n);
+}
+
+void gw_metrics_fanout_at(const char *app_id, uint64_t published_us, int64_t now_us)
+{
+    if (!gw_m.fanout_seconds || !published_us)
+        return;
+    int64_t d = now_us - (int64_t)published_us;
+    const char *v[1] = {app_id ? app_id : ""};
+    hc_metric_observe(gw_m.fanout_seconds, v, d > 0 ? (double)d / 1e6 : 0.0);
+}
+
+void gw_metrics_fanout(const char *app_id, uint64_t published_us)
+{
+    if (gw_m.fanout_seconds && published_us)
+        gw_metrics_fanout_at(app_id, published_us, hc_wall_us());
 }

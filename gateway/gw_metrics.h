@@ -24,14 +24,26 @@ typedef struct gw_metrics {
     hc_metric *http_requests; /* herald: by status */
     hc_metric *subscriptions, *channels;
     hc_metric *publish_seconds, *publishes;
+    hc_metric *fanout_seconds; /* herald_fanout_latency_seconds */
     hc_metric *broker_link_up, *ready, *draining;
     hc_metric *slow_disconnections, *rate_limited, *drain_closes;
+    hc_metric *rebalance_closes; /* herald_rebalance_closes_total */
 } gw_metrics;
 
 extern gw_metrics gw_m;
 
 /* Registers every family in reg (which must outlive their use). */
 void gw_metrics_init(hc_metrics *reg, int port);
+
+/* Observes one live event handed to this gateway's subscribers:
+ * herald_fanout_latency_seconds{app_id} += now - published_us (the
+ * broker's receive time, wall clock; 0 = unknown: nothing observed; a
+ * negative difference, clock skew between hosts, counts as 0). Called once
+ * per event per gateway, after its frame is queued on every local
+ * subscriber (not per socket write). */
+void gw_metrics_fanout(const char *app_id, uint64_t published_us);
+/* The same, with the current time given (for tests). */
+void gw_metrics_fanout_at(const char *app_id, uint64_t published_us, int64_t now_us);
 
 /* f{app_id, port} += n, for the Soketi-named families. */
 void gw_metrics_app_add(hc_metric *f, const char *app_id, double n);

@@ -296,6 +296,8 @@ static void hook_gap(void *ud, const char *app_id, const char *channel, const ch
 static void on_broker_event(void *ud, const Herald__Event *ev)
 {
     gw_server *s = ud;
+    if (gw__rebalancer_event(s->rebal, ev))
+        return;
     if (ev->channel && strcmp(ev->channel, GW_LIMITS_CHANNEL) == 0) {
         on_conn_report(s, ev);
         return;
@@ -306,7 +308,8 @@ static void on_broker_event(void *ud, const Herald__Event *ev)
             gw_user_control(&c->pusher, ev->app_id, user, ev->name ? ev->name : "");
         return;
     }
-    gw_subs_deliver(s->subs, ev);
+    if (gw_subs_deliver(s->subs, ev)) /* once per event, not per socket */
+        gw_metrics_fanout(ev->app_id, ev->published_us);
 }
 
 /* ---- WebSocket connections ------------------------------------------- */
@@ -678,6 +681,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     s->rec = gw_recovery_new(s->subs, link, LWS_PRE);
     gw_presence_config pc = {cfg->gateway_id, cfg->presence_liveness_ms, presence_joined, s};
     s->presence = gw_presence_new(loop, link, s->subs, apps, &pc);
+    s->rebal = gw__rebalancer_new(s);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
@@ -733,6 +737,29 @@ static void drain_step(uv_timer_t *t)
         hc_info("drain finished (%zu connection(s) left)", s->nconns);
         drain_finish(s);
     }
+}
+
+size_t gw__server_open_conns(gw_server *s)
+{
+    size_t n = 0;
+    for (gw_conn *c = s->conns; c; c = c->next)
+        n += c->counted && !c->closing;
+    return n;
+}
+
+size_t gw__server_shed(gw_server *s, size_t n)
+{
+    gw_conn *c = s->conns; /* newest first: start from the oldest */
+    while (c && c->next)
+        c = c->next;
+    size_t closed = 0;
+    for (; c && closed < n; c = c->prev) {
+        if (!c->counted || c->closing)
+            continue;
+        gw_pusher_fatal(&c->pusher, GW_PUSHER_RECONNECT, "Rebalancing: reconnect elsewhere");
+        closed++;
+    }
+    return closed;
 }
 
 void gw_server_drain(gw_server *s, uint64_t window_ms, void (*done)(void *ud), void *ud)
@@ -824,6 +851,8 @@ void gw_server_stop(gw_server *s)
     gw_link_set_handler(s->link, NULL, NULL);
     gw_presence_stop(s->presence);
     s->presence = NULL;
+    gw__rebalancer_free(s->rebal);
+    s->rebal = NULL;
     s->link = NULL;
     gw_recovery_free(s->rec);
     s->rec = NULL;

@@ -34,6 +34,9 @@ typedef struct gw_server_config {
     uint32_t gateway_num;          /* socket ids are "<gateway_num>.<counter>" */
     const char *gateway_id;        /* name in the cluster (presence liveness) */
     unsigned presence_liveness_ms; /* 0 = 30000 */
+    bool rebalance;                /* shed connections above the fleet mean (gw_rebalance.h) */
+    double rebalance_threshold;    /* ... when above this times the mean (default 1.2) */
+    double rebalance_rate;         /* ... at most this many per second (default 10) */
 } gw_server_config;
 
 typedef struct gw_server gw_server;

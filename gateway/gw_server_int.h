@@ -21,6 +21,7 @@
 
 typedef struct gw_conn gw_conn;
 typedef struct gw_http gw_http;
+typedef struct gw_rebalancer gw_rebalancer;
 
 struct gw_server {
     uv_loop_t *loop;
@@ -51,6 +52,7 @@ struct gw_server {
     void (*drain_done)(void *ud);
     void *drain_ud;
     uint64_t rng;
+    gw_rebalancer *rebal; /* --rebalance (gw_server_rebalance.c); NULL when off */
 };
 
 /* Per-wsi session data lws allocates (zeroed) for our protocol. */
@@ -76,5 +78,21 @@ void gw__http_trigger_info(gw_link *link, gw_api_response *resp, int *pending, v
                            void *ud);
 /* At shutdown: forget every request's wsi (lws is going away). */
 void gw__http_detach_all(gw_server *s);
+
+/* --rebalance (gw_server_rebalance.c). Fleet counts travel as events on
+ * this server-only channel of this reserved app id. */
+#define GW_FLEET_APP "#herald"
+#define GW_FLEET_CHANNEL "#herald-fleet"
+/* Starts the rebalancer when s->cfg.rebalance (else NULL). */
+gw_rebalancer *gw__rebalancer_new(gw_server *s);
+/* True when ev is a fleet event (consumed: never delivered). */
+bool gw__rebalancer_event(gw_rebalancer *rb, const Herald__Event *ev);
+/* Stops it (frees it as the loop runs); NULL is fine. */
+void gw__rebalancer_free(gw_rebalancer *rb);
+/* gw_server.c: WebSocket connections accepted and not closing. */
+size_t gw__server_open_conns(gw_server *s);
+/* gw_server.c: closes up to n of them with 4200, oldest first; returns
+ * how many. */
+size_t gw__server_shed(gw_server *s, size_t n);
 
 #endif

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "br_core.h"
+#include "hc_clock.h"
 #include "hc_frame.h"
 #include "hc_mem.h"
 
@@ -356,7 +357,30 @@ static void test_stored_event_encoding(void **state)
     assert_string_equal(ev->app_id, ""); /* implied by the key */
     assert_string_equal(ev->epoch, "");
     assert_int_equal(ev->offset, 0);
+    /* stamped with the broker's receive time (wall clock, us) */
+    int64_t now_us = hc_wall_us();
+    assert_true(ev->published_us > 0 && (int64_t)ev->published_us <= now_us);
+    assert_true((int64_t)ev->published_us > now_us - 3600LL * 1000000);
     herald__event__free_unpacked(ev, NULL);
+}
+
+/* The receive time travels with the stored entry to the live Event. */
+static void test_published_time_forwarded(void **state)
+{
+    fx *f = *state;
+    br_core_subscribe(f->core, f->links[0].cl, "app", "ch");
+    Herald__Publish p = HERALD__PUBLISH__INIT;
+    p.name = "n";
+    size_t len;
+    uint8_t *ev = br_core_encode_event_at(&p, 1234567, &len);
+    f->store.base.on_live(f->store.base.on_live_ctx, "app", "ch", "e", 1, ev, len);
+    free(ev);
+    assert_int_equal(f->links[0].n, 1);
+    assert_int_equal(f->links[0].frames[0]->event->published_us, 1234567);
+    ev = br_core_encode_event(&p, &len); /* no time: none forwarded */
+    f->store.base.on_live(f->store.base.on_live_ctx, "app", "ch", "e", 2, ev, len);
+    free(ev);
+    assert_int_equal(f->links[0].frames[1]->event->published_us, 0);
 }
 
 int main(void)
@@ -370,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ack_after_link_closed_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish_sync_failure_and_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_event_encoding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_published_time_forwarded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

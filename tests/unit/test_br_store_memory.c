@@ -2,9 +2,11 @@
  * Unit tests for br_store_memory: contiguous offsets from 1, one epoch per
  * channel, publish answered before it returns, live entries only for
  * followed channels, bounded history (range), eviction of idle channels
- * at the table bound, and the core running over it.
+ * at the table bound, the core running over it, and history reads
+ * (replay: since, page, rewind, position) answering like replay.lua.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -171,12 +173,177 @@ static void test_core_over_memory(void **state)
     s->ops->free(s);
 }
 
+/* ---- replay ------------------------------------------------------------- */
+
+typedef struct rp {
+    int calls;
+    char epoch[32];
+    uint64_t last;
+    bool recovered, more;
+    uint64_t offsets[16];
+    char events[16][16];
+    size_t n;
+} rp;
+
+static void on_rp(void *arg, const char *error, const char *epoch, uint64_t offset, bool recovered,
+                  bool more, const br_replay_entry *ents, size_t n)
+{
+    rp *r = arg;
+    assert_null(error);
+    memset(r, 0, sizeof(*r));
+    r->calls = 1;
+    snprintf(r->epoch, sizeof(r->epoch), "%s", epoch);
+    r->last = offset;
+    r->recovered = recovered;
+    r->more = more;
+    r->n = n;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        r->offsets[i] = ents[i].offset;
+        snprintf(r->events[i], sizeof(r->events[i]), "%.*s", (int)ents[i].event_len,
+                 (const char *)ents[i].event);
+    }
+}
+
+static rp replay(br_store *s, const char *ch, br_replay_query q)
+{
+    rp r = {0};
+    s->ops->replay(s, "app", ch, &q, on_rp, &r);
+    assert_int_equal(r.calls, 1); /* answered before replay returned */
+    return r;
+}
+
+/* publishes "e1".."eN" on ch; returns the epoch */
+static void pub_n(br_store *s, const char *ch, int n, char epoch[32])
+{
+    rec r = {0};
+    for (int i = 1; i <= n; i++) {
+        char ev[16];
+        snprintf(ev, sizeof(ev), "e%d", i);
+        pub(s, ch, ev, &r);
+    }
+    snprintf(epoch, 32, "%s", r.epoch);
+}
+
+static void test_replay_since(void **state)
+{
+    (void)state;
+    br_store *s = br_store_memory_new(5, 100);
+    char ep[32];
+    pub_n(s, "c", 8, ep); /* 4..8 kept */
+    rp r = replay(s, "c", (br_replay_query){.since_epoch = ep, .since_offset = 5, .limit = 10});
+    assert_true(r.recovered);
+    assert_false(r.more);
+    assert_string_equal(r.epoch, ep);
+    assert_int_equal(r.last, 8);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.offsets[0], 6);
+    assert_string_equal(r.events[2], "e8");
+    /* the oldest kept entry is still a resume */
+    r = replay(s, "c", (br_replay_query){.since_epoch = ep, .since_offset = 3, .limit = 10});
+    assert_true(r.recovered);
+    assert_int_equal(r.n, 5);
+    /* limit cuts: more */
+    r = replay(s, "c", (br_replay_query){.since_epoch = ep, .since_offset = 3, .limit = 2});
+    assert_true(r.recovered);
+    assert_true(r.more);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.offsets[1], 5);
+    /* at the end: recovered, nothing */
+    r = replay(s, "c", (br_replay_query){.since_epoch = ep, .since_offset = 8, .limit = 10});
+    assert_true(r.recovered);
+    assert_int_equal(r.n, 0);
+    /* trimmed, another epoch, beyond the end, unknown channel: not recovered */
+    r = replay(s, "c", (br_replay_query){.since_epoch = ep, .since_offset = 2, .limit = 10});
+    assert_false(r.recovered);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.last, 8);
+    r = replay(s, "c", (br_replay_query){.since_epoch = "ffff", .since_offset = 6, .limit = 10});
+    assert_false(r.recovered);
+    r = replay(s, "c", (br_replay_query){.since_epoch = ep, .since_offset = 9, .limit = 10});
+    assert_false(r.recovered);
+    r = replay(s, "none", (br_replay_query){.since_epoch = ep, .since_offset = 0, .limit = 10});
+    assert_false(r.recovered);
+    assert_string_equal(r.epoch, "");
+    assert_int_equal(r.last, 0);
+    s->ops->free(s);
+}
+
+static void test_replay_rewind_page_position(void **state)
+{
+    (void)state;
+    br_store *s = br_store_memory_new(5, 100);
+    char ep[32];
+    pub_n(s, "c", 8, ep);
+    rp r = replay(s, "c", (br_replay_query){.rewind = 3, .limit = 10});
+    assert_true(r.recovered);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.offsets[0], 6);
+    assert_int_equal(r.offsets[2], 8);
+    r = replay(s, "c", (br_replay_query){.rewind = 7, .limit = 10}); /* only 5 kept */
+    assert_false(r.recovered);
+    assert_int_equal(r.n, 5);
+    assert_int_equal(r.offsets[0], 4);
+    r = replay(s, "c", (br_replay_query){.rewind = 4, .limit = 2});
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.offsets[0], 7);
+    /* page: what is still there after since, no recovery check */
+    r = replay(s, "c", (br_replay_query){.page = true, .since_epoch = "", .limit = 2});
+    assert_true(r.recovered);
+    assert_true(r.more);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.offsets[0], 4);
+    r = replay(s, "c",
+               (br_replay_query){.page = true, .since_epoch = ep, .since_offset = 6, .limit = 5});
+    assert_false(r.more);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.offsets[0], 7);
+    r = replay(s, "c", (br_replay_query){.page = true, .since_epoch = "ffff", .limit = 5});
+    assert_false(r.recovered);
+    assert_int_equal(r.n, 0);
+    /* position only */
+    r = replay(s, "c", (br_replay_query){.limit = 5});
+    assert_true(r.recovered);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.last, 8);
+    assert_string_equal(r.epoch, ep);
+    /* rewind on a channel with no history */
+    r = replay(s, "none", (br_replay_query){.rewind = 3, .limit = 5});
+    assert_true(r.recovered);
+    assert_int_equal(r.n, 0);
+    assert_string_equal(r.epoch, "");
+    s->ops->free(s);
+}
+
+static void test_publish_bounded(void **state)
+{
+    (void)state;
+    br_store *s = br_store_memory_new(10, 100);
+    rec rc = {0};
+    for (int i = 0; i < 6; i++)
+        s->ops->publish_bounded(s, "app", "b", (const uint8_t *)"x", 1, 3, 60, on_done, &rc);
+    assert_int_equal(rc.offset, 6);
+    rp r = replay(s, "b", (br_replay_query){.rewind = 10, .limit = 10});
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.offsets[0], 4);
+    /* a bound above the store's is capped by it */
+    for (int i = 0; i < 12; i++)
+        s->ops->publish_bounded(s, "app", "big", (const uint8_t *)"x", 1, 50, 0, on_done, &rc);
+    r = replay(s, "big", (br_replay_query){.rewind = 50, .limit = 50});
+    assert_int_equal(r.n, 10);
+    s->ops->free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_offsets_and_epochs), cmocka_unit_test(test_live_only_when_followed),
-        cmocka_unit_test(test_bounded_history),    cmocka_unit_test(test_eviction_spares_followed),
+        cmocka_unit_test(test_offsets_and_epochs),
+        cmocka_unit_test(test_live_only_when_followed),
+        cmocka_unit_test(test_bounded_history),
+        cmocka_unit_test(test_eviction_spares_followed),
         cmocka_unit_test(test_core_over_memory),
+        cmocka_unit_test(test_replay_since),
+        cmocka_unit_test(test_replay_rewind_page_position),
+        cmocka_unit_test(test_publish_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests for hc_clock: monotonic time never goes back and advances;
- * wall time is plausible and agrees with time(). */
+ * wall time is plausible and agrees with time(); the microsecond wall
+ * clock is the millisecond one in other units. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,11 +33,22 @@ static void test_wall(void **state)
     assert_true(ms > jan_2020_in_ms);
 }
 
+static void test_wall_us(void **state)
+{
+    (void)state;
+    int64_t before = hc_wall_ms();
+    int64_t us = hc_wall_us();
+    int64_t after = hc_wall_ms();
+    /* read between two millisecond readings: the same clock, in us */
+    assert_true(us / 1000 >= before && us / 1000 <= after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_monotonic),
         cmocka_unit_test(test_wall),
+        cmocka_unit_test(test_wall_us),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
