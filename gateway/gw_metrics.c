@@ -5,6 +5,8 @@
  */
 #include "gw_metrics.h"
 
+#include "hc_webhook_send.h"
+
 #include <stdio.h>
 
 gw_metrics gw_m;
@@ -16,6 +18,7 @@ static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 void gw_metrics_init(hc_metrics *r, int port)
 {
     snprintf(gw_m.port, sizeof(gw_m.port), "%d", port);
+    hc_whs_metrics_init(r); /* herald_webhook_* (embedded mode sends webhooks itself) */
     const char *ap = "app_id,port";
     gw_m.connected =
         hc_metrics_gauge(r, "soketi_connected", "The number of currently connected sockets.", ap);
