@@ -106,3 +106,43 @@ describe('webhook retries and a broker killed with webhooks queued', () => {
     client.disconnect();
   });
 });
+
+describe('a lone broker killed with SIGKILL and restarted delivers what it had read', () => {
+  const ports1 = portsFor(37, 1);
+  const receiver1 = new Receiver(ports1.port + 8, APP);
+  before(() => receiver1.start());
+  after(() => receiver1.stop());
+  const cluster = useCluster({
+    gateways: 1,
+    brokers: 1,
+    ...ports1,
+    // no takeover by idle time here: only the restarted broker's re-read of
+    // its own pending entries can deliver them
+    env: {
+      SOKETI_DEFAULT_APP_WEBHOOKS: JSON.stringify([{ url: `${receiver1.url}/hook`, event_types: ['channel_occupied'] }]),
+      HERALD_WEBHOOK_CLAIM_MS: '600000',
+    },
+  });
+
+  test('pending entries of the killed broker are re-read and delivered after its restart', async () => {
+    receiver1.answer = () => 500;
+    const client = await connected(pusherClient(cluster, 1));
+    const names = [uniqueChannel('wh-restart'), uniqueChannel('wh-restart')];
+    for (const n of names) await subscribed(client, n);
+    await receiver1.until((r) => names.every((n) => r.requests.some((q) => q.events.some((e) => e.channel === n))), 'refused attempts for both channels');
+    const before = await pendingByConsumer(cluster);
+    assert.ok(before['broker-1'] >= 2, `pending: ${JSON.stringify(before)}`);
+    await cluster.kill('broker-1', 'KILL');
+    receiver1.answer = () => 200;
+    await cluster.restart('broker-1');
+    await receiver1.until((r) => names.every((n) => r.on(n).includes('channel_occupied')), 'both delivered by the restarted broker', 30000);
+    await eventually(
+      async () => {
+        const p = await pendingByConsumer(cluster);
+        if (Object.values(p).reduce((x, y) => x + y, 0)) throw new Error(`pending: ${JSON.stringify(p)}`);
+      },
+      { what: 'the webhook queue empty' },
+    );
+    client.disconnect();
+  });
+});
