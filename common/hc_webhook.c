@@ -192,6 +192,32 @@ bool hc_wh_matches(const hc_wh_target *t, unsigned type, const char *channel)
     return true;
 }
 
+size_t hc_wh_plan(const hc_wh_config *c, const unsigned *types, const char *const *channels,
+                  size_t n, size_t max, hc_wh_plan_fn fn, void *ud)
+{
+    size_t *idx = hc_malloc((max ? max : 1) * sizeof(*idx));
+    size_t requests = 0;
+    for (size_t t = 0; t < c->n; t++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!hc_wh_matches(&c->t[t], types[i], channels[i]))
+                continue;
+            idx[k++] = i;
+            if (k == max) {
+                fn(ud, t, idx, k);
+                requests++;
+                k = 0;
+            }
+        }
+        if (k) {
+            fn(ud, t, idx, k);
+            requests++;
+        }
+    }
+    free(idx);
+    return requests;
+}
+
 static void head(hc_sbuf *b, unsigned type, const char *channel)
 {
     hc_sbuf_puts(b, "{\"name\":\"");

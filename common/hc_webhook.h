@@ -75,6 +75,16 @@ unsigned hc_wh_config_mask(const hc_wh_config *c);
 /* True when target t wants an event of this type on this channel. */
 bool hc_wh_matches(const hc_wh_target *t, unsigned type, const char *channel);
 
+/* One request of a batch: target t of the config gets events idx[0..k)
+ * (indexes into the batch, in batch order). */
+typedef void (*hc_wh_plan_fn)(void *ud, size_t t, const size_t *idx, size_t k);
+/* Batching: splits a batch of n events (types[i], channels[i]) into
+ * requests: for each target in order, the events it wants (type and
+ * filter), in order, in chunks of at most max (> 0). Calls fn once per
+ * request and returns how many there were. */
+size_t hc_wh_plan(const hc_wh_config *c, const unsigned *types, const char *const *channels,
+                  size_t n, size_t max, hc_wh_plan_fn fn, void *ud);
+
 /* Event JSON (appended to b), as Pusher sends them. */
 void hc_wh_event_channel(hc_sbuf *b, unsigned type,
                          const char *channel); /* occupied, vacated, cache_miss */

@@ -332,38 +332,53 @@ static wreq *req_new(hc_whs *w, wapp *a, const hc_wh_target *t)
     return r;
 }
 
-/* Sends app a's gathered batch: one request per target and chunk. */
+typedef struct plan_ctx {
+    hc_whs *w;
+    wapp *a;
+    wev **evs;
+} plan_ctx;
+
+/* hc_wh_plan_fn: one request of the batch. */
+static void plan_request(void *ud, size_t t, const size_t *idx, size_t k)
+{
+    plan_ctx *p = ud;
+    wreq *r = req_new(p->w, p->a, &p->a->cfg.t[t]);
+    for (size_t i = 0; i < k; i++) {
+        r->evs[r->n++] = p->evs[idx[i]];
+        p->evs[idx[i]]->refs++;
+    }
+    req_start(r);
+}
+
+/* Sends app a's gathered batch: one request per target and chunk
+ * (hc_wh_plan); an event no target wants ends at once. */
 static void flush_app(hc_whs *w, wapp *a)
 {
-    wev *batch = a->head;
-    a->head = a->tail = NULL;
-    if (!batch)
+    size_t n = 0;
+    for (wev *e = a->head; e; e = e->next)
+        n++;
+    if (!n)
         return;
-    for (wev *e = batch; e; e = e->next)
-        e->refs++; /* held while requests are built */
-    for (size_t i = 0; i < a->cfg.n; i++) {
-        const hc_wh_target *t = &a->cfg.t[i];
-        wreq *r = NULL;
-        for (wev *e = batch; e; e = e->next) {
-            if (!hc_wh_matches(t, e->type, e->channel))
-                continue;
-            if (r && r->n == HC_WH_BATCH_MAX) {
-                req_start(r);
-                r = NULL;
-            }
-            if (!r)
-                r = req_new(w, a, t);
-            r->evs[r->n++] = e;
-            e->refs++;
-        }
-        if (r)
-            req_start(r);
+    wev **evs = hc_malloc(n * sizeof(*evs));
+    unsigned *types = hc_malloc(n * sizeof(*types));
+    const char **channels = hc_malloc(n * sizeof(*channels));
+    size_t i = 0;
+    for (wev *e = a->head; e; e = e->next, i++) {
+        evs[i] = e;
+        types[i] = e->type;
+        channels[i] = e->channel;
+        e->refs++; /* held while the requests are built */
     }
-    for (wev *e = batch, *next; e; e = next) {
-        next = e->next;
-        e->next = NULL;
-        ev_release(w, e, false);
+    a->head = a->tail = NULL;
+    plan_ctx p = {w, a, evs};
+    hc_wh_plan(&a->cfg, types, channels, n, HC_WH_BATCH_MAX, plan_request, &p);
+    for (i = 0; i < n; i++) {
+        evs[i]->next = NULL;
+        ev_release(w, evs[i], false);
     }
+    free(evs);
+    free(types);
+    free(channels);
 }
 
 static void on_batch(uv_timer_t *t)

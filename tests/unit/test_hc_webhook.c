@@ -148,6 +148,53 @@ static void test_batch_body_and_signature(void **state)
     hc_sbuf_free(&b);
 }
 
+typedef struct plan_log {
+    char text[512];
+} plan_log;
+
+static void log_request(void *ud, size_t t, const size_t *idx, size_t k)
+{
+    plan_log *l = ud;
+    size_t len = strlen(l->text);
+    len += (size_t)snprintf(l->text + len, sizeof(l->text) - len, "%s%zu:", len ? " " : "", t);
+    for (size_t i = 0; i < k; i++)
+        len +=
+            (size_t)snprintf(l->text + len, sizeof(l->text) - len, "%s%zu", i ? "," : "", idx[i]);
+}
+
+static void test_batching_plan(void **state)
+{
+    (void)state;
+    /* target 0: occupied + vacated on audit-*; target 1: everything;
+     * target 2: client events only */
+    const char *json = "[{\"url\":\"http://h/0\",\"event_types\":[\"channel_occupied\","
+                       "\"channel_vacated\"],\"filter\":{\"channel_name_starts_with\":\"audit-\"}},"
+                       "{\"url\":\"http://h/1\"},"
+                       "{\"url\":\"http://h/2\",\"event_types\":[\"client_event\"]}]";
+    hc_wh_config c;
+    char err[200];
+    assert_int_equal(hc_wh_parse(json, &c, err, sizeof(err)), 0);
+    const unsigned types[] = {HC_WH_CHANNEL_OCCUPIED, HC_WH_CHANNEL_OCCUPIED, HC_WH_MEMBER_ADDED,
+                              HC_WH_CHANNEL_VACATED, HC_WH_CLIENT_EVENT};
+    const char *const chans[] = {"audit-a", "b", "presence-c", "audit-a", "private-d"};
+    plan_log l = {""};
+    /* one request per target that wants something, events in batch order */
+    assert_int_equal(hc_wh_plan(&c, types, chans, 5, 100, log_request, &l), 3);
+    assert_string_equal(l.text, "0:0,3 1:0,1,2,3,4 2:4");
+    /* chunks of at most max events */
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(hc_wh_plan(&c, types, chans, 5, 2, log_request, &l), 5);
+    assert_string_equal(l.text, "0:0,3 1:0,1 1:2,3 1:4 2:4");
+    /* nothing wanted: no request */
+    memset(&l, 0, sizeof(l));
+    const unsigned cm[] = {HC_WH_CACHE_MISS};
+    const char *const cc[] = {"cache-x"};
+    hc_wh_config only0 = {c.t, 1};
+    assert_int_equal(hc_wh_plan(&only0, cm, cc, 1, 100, log_request, &l), 0);
+    assert_string_equal(l.text, "");
+    hc_wh_config_free(&c);
+}
+
 static void test_backoff(void **state)
 {
     (void)state;
@@ -175,7 +222,7 @@ int main(void)
         cmocka_unit_test(test_types),        cmocka_unit_test(test_parse_soketi_config),
         cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_filter),
         cmocka_unit_test(test_event_json),   cmocka_unit_test(test_batch_body_and_signature),
-        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_backoff),      cmocka_unit_test(test_batching_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
