@@ -49,6 +49,7 @@ static cr_script cr_scripts[] = {
     {"channels", BR_LUA_CLUSTER_CHANNELS, NULL, 0, ""},
     {"users", BR_LUA_CLUSTER_USERS, NULL, 0, ""},
     {"sweep", BR_LUA_CLUSTER_SWEEP, NULL, 0, ""},
+    {"webhook", BR_LUA_CLUSTER_WEBHOOK, NULL, 0, ""},
 };
 #define CR_NSCRIPTS (sizeof(cr_scripts) / sizeof(cr_scripts[0]))
 static int cr_scripts_users; /* instances sharing the texts above */
@@ -268,6 +269,8 @@ static void cr_call(br_cluster *base, const Herald__ClusterCall *call, br_cluste
         req_str(r, (call->flags & 1) ? "1" : "0");
     } else if (!strcmp(op, "channel") || !strcmp(op, "channels")) {
         req_u64(r, call->flags);
+    } else if (!strcmp(op, "webhook")) {
+        req_arg(r, (const char *)call->webhook.data, call->webhook.len);
     }
     if (!req_send(r)) {
         done(arg, "redis unavailable", NULL, 0);

@@ -22,6 +22,8 @@
 #include "br_metrics.h"
 #include "br_server.h"
 #include "br_store_redis.h"
+#include "br_webhooks.h"
+#include "hc_webhook_send.h"
 #include "hc_config.h"
 #include "hc_log.h"
 #include "hc_mem.h"
@@ -41,6 +43,8 @@ typedef struct br_config {
     char *log_format;
     char *metrics_host;
     long metrics_port;
+    char *apps_file;
+    long webhook_claim_ms;
 } br_config;
 
 #define OPT(name, env, type, def, help, field)                                                     \
@@ -71,6 +75,10 @@ static const hc_opt opts[] = {
     OPT("metrics-port", "HERALD_METRICS_PORT", HC_OPT_INT, "9601",
         "port for /metrics (Prometheus), /health, /ready, /accept-traffic; 0 disables",
         metrics_port),
+    OPT("apps-file", "HERALD_APPS_FILE", HC_OPT_STRING, NULL,
+        "JSON file of apps, as the gateways' (the broker sends their webhooks)", apps_file),
+    OPT("webhook-claim-ms", "HERALD_WEBHOOK_CLAIM_MS", HC_OPT_INT, "60000",
+        "ms after which another broker's undelivered webhooks are taken over", webhook_claim_ms),
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -81,6 +89,8 @@ typedef struct br_app {
     uv_loop_t loop;
     br_store *store;
     br_cluster *cluster;
+    br_webhooks *webhooks;
+    hc_apps *apps;
     br_core *core;
     br_server *server;
     uv_signal_t sigint, sigterm;
@@ -110,6 +120,8 @@ static const char *config_invalid(const br_config *cfg)
         return "--history-ttl must be at least 1 second";
     if (cfg->metrics_port < 0 || cfg->metrics_port > 65535)
         return "--metrics-port must be 0..65535 (0 disables)";
+    if (cfg->webhook_claim_ms < 100)
+        return "--webhook-claim-ms must be at least 100";
     if (cfg->link_queue_max < 1024 * 1024)
         return "--link-queue-max must be at least 1048576 bytes";
     if (!cfg->host || !cfg->host[0])
@@ -148,6 +160,8 @@ static void on_server_closed(void *arg)
     app->store = NULL;
     app->cluster->ops->free(app->cluster);
     app->cluster = NULL;
+    br_webhooks_free(app->webhooks);
+    app->webhooks = NULL;
     uv_close((uv_handle_t *)&app->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&app->sigterm, on_handle_closed);
 }
@@ -308,11 +322,21 @@ static int start(br_app *app, const br_config *cfg)
                                 .sweep_ms = 0};
     app->cluster = br_cluster_redis_new(&app->loop, &co);
     br_core_set_cluster(app->core, app->cluster);
+    char err[256];
+    br_webhooks_opts wo = {.host = cfg->redis_host,
+                           .port = (int)cfg->redis_port,
+                           .consumer = cfg->broker_id,
+                           .apps = app->apps,
+                           .claim_ms = (unsigned)cfg->webhook_claim_ms};
+    app->webhooks = br_webhooks_new(&app->loop, &wo, err, sizeof(err));
+    if (!app->webhooks) {
+        hc_error("%s", err);
+        return -1;
+    }
     br_server_opts so = {.host = cfg->host,
                          .port = (int)cfg->port,
                          .node_id = cfg->broker_id,
                          .max_queue_bytes = (size_t)cfg->link_queue_max};
-    char err[256];
     app->server = br_server_new(&app->loop, app->core, &so, err, sizeof(err));
     if (!app->server) {
         hc_error("%s", err);
@@ -346,9 +370,21 @@ int main(int argc, char **argv)
     uv_loop_init(&app.loop);
     app.metrics = hc_metrics_new();
     br_metrics_init(app.metrics);
+    hc_whs_metrics_init(app.metrics);
+    app.apps = hc_apps_new();
+    char aerr[256];
+    if (br_webhooks_load_apps(cfg.apps_file, app.apps, aerr, sizeof(aerr)) != 0) {
+        fprintf(stderr, "herald-broker: %s\n", aerr);
+        hc_apps_free(app.apps);
+        hc_metrics_free(app.metrics);
+        uv_loop_close(&app.loop);
+        hc_config_free(opts, NOPTS, &cfg);
+        return 2;
+    }
     if (start(&app, &cfg) != 0) {
         app.store->ops->free(app.store);
         app.cluster->ops->free(app.cluster);
+        br_webhooks_free(app.webhooks);
         code = 1;
     } else {
         hc_info("broker %s listening, redis at %s:%ld", cfg.broker_id, cfg.redis_host,
@@ -357,6 +393,7 @@ int main(int argc, char **argv)
     uv_run(&app.loop, UV_RUN_DEFAULT);
     br_core_free(app.core);
     hc_metrics_free(app.metrics);
+    hc_apps_free(app.apps);
     if (uv_loop_close(&app.loop) != 0)
         hc_warn("event loop closed with handles still open");
     hc_config_free(opts, NOPTS, &cfg);

@@ -5,6 +5,8 @@
  */
 #include "gw_metrics.h"
 
+#include "hc_webhook_send.h"
+
 #include <stdio.h>
 
 #include "hc_clock.h"
@@ -23,6 +25,7 @@ static const double fanout_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0
 void gw_metrics_init(hc_metrics *r, int port)
 {
     snprintf(gw_m.port, sizeof(gw_m.port), "%d", port);
+    hc_whs_metrics_init(r); /* herald_webhook_* (embedded mode sends webhooks itself) */
     const char *ap = "app_id,port";
     gw_m.connected =
         hc_metrics_gauge(r, "soketi_connected", "The number of currently connected sockets.", ap);

@@ -27,6 +27,8 @@ struct gw_recovery {
     size_t headroom;
     size_t inflight;
     bool closed;
+    gw_recovery_miss_fn on_miss; /* webhooks: a cache channel had no event */
+    void *on_miss_ud;
 };
 
 typedef enum { RQ_SUBSCRIBE, RQ_REPAIR } rq_kind;
@@ -53,6 +55,12 @@ gw_recovery *gw_recovery_new(gw_subs *subs, gw_link *link, size_t headroom)
         link->on_rehome_ud = r;
     }
     return r;
+}
+
+void gw_recovery_on_cache_miss(gw_recovery *r, gw_recovery_miss_fn fn, void *ud)
+{
+    r->on_miss = fn;
+    r->on_miss_ud = ud;
 }
 
 void gw_recovery_free(gw_recovery *r)
@@ -182,8 +190,11 @@ static bool subscribe_answer(rq *q, const Herald__ReplayResponse *resp)
     }
     if (resp->ok)
         send_events(r, s, resp);
-    if (q->cache_miss && !resp->n_events)
+    if (q->cache_miss && !resp->n_events) {
         send_cache_miss(r, s, q->channel);
+        if (r->on_miss)
+            r->on_miss(r->on_miss_ud, q->app_id, q->channel);
+    }
     if (resp->n_events)
         q->upto = resp->events[resp->n_events - 1]->offset;
     if (resp->ok && resp->more && resp->n_events) {

@@ -29,6 +29,10 @@ gw_recovery *gw_recovery_new(gw_subs *subs, gw_link *link, size_t headroom);
 /* Stops using subs and link; the object goes when its last request has
  * been answered (or failed by the link's close). */
 void gw_recovery_free(gw_recovery *r);
+/* fn(ud, app_id, channel) is called when a cache channel subscriber is
+ * sent pusher:cache_miss (the cache_miss webhook). */
+typedef void (*gw_recovery_miss_fn)(void *ud, const char *app_id, const char *channel);
+void gw_recovery_on_cache_miss(gw_recovery *r, gw_recovery_miss_fn fn, void *ud);
 
 /* s has just joined (app_id, channel) and asked to resume after since
  * ("<epoch>:<offset>", NULL if not) or for the last `rewind` events. Sends

@@ -19,6 +19,7 @@
 #include "gw_metrics.h"
 #include "gw_pusher.h"
 #include "gw_user.h"
+#include "gw_webhooks.h"
 #include "gw_recovery.h"
 #include "hc_channel.h"
 #include "gw_server_int.h"
@@ -90,6 +91,8 @@ static int io_subscribe(void *ud, const char *channel)
     gw_conn *c = ud;
     hc_debug_ctx(c->pusher.app->id, c->socket_id, channel, "subscribe");
     int added = gw_subs_join(c->srv->subs, &c->sub, c->pusher.app->id, channel);
+    if (added)
+        gw_webhooks_count_changed(c->srv->wh, c->pusher.app->id, channel);
     if (added && c->srv->presence)
         gw_presence_count_changed(c->srv->presence, c->pusher.app->id, channel);
     return added;
@@ -106,6 +109,7 @@ static void left_channel(void *ud, const char *app_id, const char *channel, size
 {
     (void)count;
     gw_conn *c = ud;
+    gw_webhooks_count_changed(c->srv->wh, app_id, channel);
     gw_presence *p = c->srv->presence;
     if (!p)
         return;
@@ -152,6 +156,7 @@ static void io_publish(void *ud, const char *channel, const char *name, const ch
                     .user_id = user_id};
     hc_history_bound(c->pusher.app->history, channel, &p.history_size, &p.history_ttl);
     gw_link_publish(c->srv->link, &p, client_published, NULL);
+    gw_webhooks_client_event(c->srv->wh, p.app_id, channel, name, data, len, c->socket_id, user_id);
 }
 
 static void io_recover(void *ud, const char *channel, const char *since, unsigned rewind,
@@ -212,6 +217,12 @@ static void hook_overflow(void *ud, gw_subscriber *s)
                 "connection too slow: %zu frames queued; closing it (4100)", gw_outq_len(&s->q));
     gw_outq_free(&s->q); /* it would not read them anyway */
     conn_close(c, GW_PUSHER_OVER_CAPACITY, "Over capacity: the connection fell too far behind");
+}
+
+static void on_cache_miss(void *ud, const char *app_id, const char *channel)
+{
+    gw_server *s = ud;
+    gw_webhooks_cache_miss(s->wh, app_id, channel);
 }
 
 static void hook_first(void *ud, const char *app_id, const char *channel)
@@ -667,9 +678,17 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     s->apps = apps;
     s->link = link;
     s->subs = gw_subs_new(&hooks, s, LWS_PRE);
+    s->wh = gw_webhooks_new(loop, link, apps, s->subs, err, errlen);
+    if (!s->wh) {
+        gw_subs_free(s->subs);
+        free(s->host);
+        free(s);
+        return NULL;
+    }
     s->limits = gw_limits_new();
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
     if (!start_lws(s, err, errlen)) {
+        gw_webhooks_free(s->wh);
         gw_subs_free(s->subs);
         gw_limits_free(s->limits);
         free(s->host);
@@ -679,6 +698,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     gw_link_set_handler(link, on_broker_event, s);
     follow_conn_counts(s);
     s->rec = gw_recovery_new(s->subs, link, LWS_PRE);
+    gw_recovery_on_cache_miss(s->rec, on_cache_miss, s);
     gw_presence_config pc = {cfg->gateway_id, cfg->presence_liveness_ms, presence_joined, s};
     s->presence = gw_presence_new(loop, link, s->subs, apps, &pc);
     s->rebal = gw__rebalancer_new(s);
@@ -853,6 +873,8 @@ void gw_server_stop(gw_server *s)
     s->presence = NULL;
     gw__rebalancer_free(s->rebal);
     s->rebal = NULL;
+    gw_webhooks_free(s->wh);
+    s->wh = NULL;
     s->link = NULL;
     gw_recovery_free(s->rec);
     s->rec = NULL;

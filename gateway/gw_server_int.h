@@ -33,6 +33,7 @@ struct gw_server {
     gw_limits *limits;       /* per-app connection counts and HTTP rates */
     struct gw_recovery *rec; /* resume, rewind, gap repair (gw_recovery.c) */
     gw_presence *presence;   /* NULL once stopping */
+    struct gw_webhooks *wh;  /* webhook hooks (gw_webhooks.c); NULL once stopping */
     struct lws_context *ctx; /* NULL once lws finished destroying it */
     struct lws_vhost *vhost;
     int port;

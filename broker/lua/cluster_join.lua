@@ -27,6 +27,7 @@ if not had then
     local data = '{"user_id":' .. cjson.encode(uid)
     if info ~= '' then data = data .. ',"user_info":' .. info end
     append(app, ch, 'pusher_internal:member_added', data .. '}', sid)
+    webhook(app, 'member_added', ch, ',"user_id":' .. cjson.encode(uid))
   end
 end
 return {1, presence_json(app, ch)}

@@ -17,6 +17,11 @@
 --   herald:gw:<gw>:boot          boot id of the process that owns the state
 --   herald:gw:<gw>:presence      set of "<app>\n<ch>\n<socket_id>"
 --   herald:gw:<gw>:subs          set of "<app>\n<ch>"
+--   herald:webhooks              stream of webhook events (consumer group
+--                                "herald"; fields a = app, e = event JSON)
+--   herald:webhooks:mask         hash app -> event types its webhooks want
+--                                (bits as common/hc_webhook.h; written by
+--                                every broker from its apps, br_webhooks.c)
 
 local EPOCH, HSIZE, HTTL = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
@@ -63,6 +68,24 @@ local function append(app, ch, name, data, sid)
              epoch .. ':' .. string.format('%d', offset) .. ':' .. ev)
 end
 
+-- Webhook event types and their bits (common/hc_webhook.h).
+local WH_BITS = {channel_occupied = 1, channel_vacated = 2, member_added = 4,
+                 member_removed = 8, client_event = 16, cache_miss = 32,
+                 subscription_count = 64}
+local WH_STREAM_MAX = 100000
+
+-- Queues webhook event `name` of app on ch (extra: more JSON members,
+-- starting with a comma, or nil) when the app's webhooks want that type.
+-- Called in the same script as the state change, so a transition is
+-- queued exactly once however many gateways and brokers see it.
+local function webhook(app, name, ch, extra)
+  local mask = tonumber(redis.call('HGET', 'herald:webhooks:mask', app) or '0')
+  local bit = WH_BITS[name]
+  if not bit or math.floor(mask / bit) % 2 == 0 then return end
+  local ev = '{"name":"' .. name .. '","channel":' .. cjson.encode(ch) .. (extra or '') .. '}'
+  redis.call('XADD', 'herald:webhooks', 'MAXLEN', '~', WH_STREAM_MAX, '*', 'a', app, 'e', ev)
+end
+
 local function sub_total(app, ch)
   local t = 0
   for _, v in ipairs(redis.call('HVALS', key(app, ch, 'subs'))) do
@@ -93,6 +116,11 @@ local function set_count(gw, app, ch, n, notify)
     append(app, ch, 'pusher_internal:subscription_count',
            '{"subscription_count":' .. string.format('%d', after) .. '}', '')
   end
+  if before == 0 and after > 0 then webhook(app, 'channel_occupied', ch) end
+  if after ~= before and after > 0 then
+    webhook(app, 'subscription_count', ch, ',"subscription_count":' .. string.format('%d', after))
+  end
+  if before > 0 and after == 0 then webhook(app, 'channel_vacated', ch) end
   return after
 end
 
@@ -110,6 +138,7 @@ local function leave(gw, app, ch, sid)
   redis.call('HDEL', holders, uid)
   redis.call('HDEL', key(app, ch, 'members'), uid)
   append(app, ch, 'pusher_internal:member_removed', '{"user_id":' .. cjson.encode(uid) .. '}', sid)
+  webhook(app, 'member_removed', ch, ',"user_id":' .. cjson.encode(uid))
   return true
 end
 
