@@ -26,6 +26,8 @@ typedef struct gw_metrics {
     hc_metric *publish_seconds, *publishes;
     hc_metric *broker_link_up, *ready, *draining;
     hc_metric *slow_disconnections, *rate_limited, *drain_closes;
+    hc_metric *accept_paused, *accept_fd_exhausted; /* gw_listen */
+    hc_metric *tls_reloads, *tls_expiry;            /* gw_tls */
 } gw_metrics;
 
 extern gw_metrics gw_m;

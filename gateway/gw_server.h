@@ -34,6 +34,10 @@ typedef struct gw_server_config {
     uint32_t gateway_num;          /* socket ids are "<gateway_num>.<counter>" */
     const char *gateway_id;        /* name in the cluster (presence liveness) */
     unsigned presence_liveness_ms; /* 0 = 30000 */
+    struct gw_tls *tls;            /* serve wss:// and https:// with it; NULL = plain */
+    long conn_rate_per_ip;         /* new connections per second per address; 0 = no limit */
+    long conn_burst_per_ip;        /* at once; 0 = conn_rate_per_ip */
+    long max_http;                 /* HTTP API requests in flight; 0 = no limit */
 } gw_server_config;
 
 typedef struct gw_server gw_server;

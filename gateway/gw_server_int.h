@@ -12,6 +12,7 @@
 #include <libwebsockets.h>
 #include <stdbool.h>
 
+#include "gw_connlimit.h"
 #include "gw_limits.h"
 #include "gw_api.h"
 #include "gw_link.h"
@@ -34,6 +35,8 @@ struct gw_server {
     gw_presence *presence;   /* NULL once stopping */
     struct lws_context *ctx; /* NULL once lws finished destroying it */
     struct lws_vhost *vhost;
+    struct gw_listen *listen; /* the listening socket (NULL once stopping) */
+    gw_connlimit connlimit;   /* per-address rate, HTTP concurrency, accept back-off */
     int port;
     uv_timer_t sweep;
     bool sweep_open;
