@@ -29,6 +29,7 @@
 #include "hc_mem.h"
 #include "hc_metrics.h"
 #include "hc_opsd.h"
+#include "hc_tlslink.h"
 
 typedef struct gw_config {
     char *host;
@@ -55,6 +56,10 @@ typedef struct gw_config {
     long conn_rate_per_ip;
     long conn_burst_per_ip;
     long max_http;
+    char *link_tls_ca;
+    char *link_tls_name;
+    char *link_tls_cert;
+    char *link_tls_key;
 } gw_config;
 
 #define OPT(name, env, alt, type, def, help, field)                                                \
@@ -123,6 +128,16 @@ static const hc_opt options[] = {
     OPT("max-http-concurrency", "HERALD_MAX_HTTP_CONCURRENCY", NULL, HC_OPT_INT, "1000",
         "HTTP API requests in progress at once on this gateway (beyond: 503); 0: no limit",
         max_http),
+    OPT("link-tls-ca", "HERALD_LINK_TLS_CA", NULL, HC_OPT_STRING, NULL,
+        "PEM CA file: connect to brokers over TLS and verify their certificates with it",
+        link_tls_ca),
+    OPT("link-tls-name", "HERALD_LINK_TLS_NAME", NULL, HC_OPT_STRING, NULL,
+        "name (DNS or IP) brokers' certificates must carry (default: each broker's host)",
+        link_tls_name),
+    OPT("link-tls-cert", "HERALD_LINK_TLS_CERT", NULL, HC_OPT_STRING, NULL,
+        "PEM client certificate for brokers that require one (with --link-tls-key)", link_tls_cert),
+    OPT("link-tls-key", "HERALD_LINK_TLS_KEY", NULL, HC_OPT_STRING, NULL,
+        "PEM private key of --link-tls-cert", link_tls_key),
 };
 #define NOPTS (sizeof(options) / sizeof(options[0]))
 
@@ -220,6 +235,12 @@ static bool check_config(const gw_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "--max-subscriptions must not be negative (0 = unlimited)");
     else if ((cfg->tls_cert && cfg->tls_cert[0]) != (cfg->tls_key && cfg->tls_key[0]))
         snprintf(err, errlen, "--tls-cert and --tls-key go together (both or neither)");
+    else if ((cfg->link_tls_cert && cfg->link_tls_cert[0]) !=
+             (cfg->link_tls_key && cfg->link_tls_key[0]))
+        snprintf(err, errlen, "--link-tls-cert and --link-tls-key go together (both or neither)");
+    else if (cfg->link_tls_cert && cfg->link_tls_cert[0] &&
+             !(cfg->link_tls_ca && cfg->link_tls_ca[0]))
+        snprintf(err, errlen, "--link-tls-cert needs --link-tls-ca (TLS links)");
     else if (cfg->tls_watch < 0 || cfg->tls_watch > 86400)
         snprintf(err, errlen, "--tls-watch must be 0..86400 s (0: SIGHUP only)");
     else if (cfg->conn_rate_per_ip < 0 || cfg->conn_burst_per_ip < 0 || cfg->max_http < 0)
@@ -353,6 +374,22 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
         uv_loop_close(&m.loop);
         hc_metrics_free(m.metrics);
         return 1;
+    }
+    if (!cfg->embedded && cfg->link_tls_ca && cfg->link_tls_ca[0]) {
+        SSL_CTX *lctx = hc_tlslink_client_ctx(cfg->link_tls_ca, cfg->link_tls_cert,
+                                              cfg->link_tls_key, err, sizeof(err));
+        if (!lctx) {
+            hc_error("%s", err);
+            gw_link_close(m.link, link_closed, &m);
+            uv_run(&m.loop, UV_RUN_DEFAULT);
+            uv_loop_close(&m.loop);
+            hc_metrics_free(m.metrics);
+            return 1;
+        }
+        gw_link_tcp_set_tls(m.link, lctx, cfg->link_tls_name);
+        hc_info("broker links over TLS (CA %s%s%s)", cfg->link_tls_ca,
+                cfg->link_tls_cert && cfg->link_tls_cert[0] ? ", client certificate " : "",
+                cfg->link_tls_cert && cfg->link_tls_cert[0] ? cfg->link_tls_cert : "");
     }
     if (cfg->tls_cert && cfg->tls_cert[0]) {
         m.tls = gw_tls_new(&m.loop, cfg->tls_cert, cfg->tls_key, (unsigned)cfg->tls_watch, err,

@@ -6,14 +6,18 @@
 // receiving events; a bad file keeps the old certificate.
 // Real clients: pusher-js with forceTLS in a child process that trusts the
 // test CA (NODE_EXTRA_CA_CERTS), the pusher SDK with useTLS and an https
-// agent holding the CA. Ports: portsFor(43, 0) (one gateway, one broker,
-// SIGHUP only) and portsFor(43, 1) (embedded, --tls-watch 1).
+// agent holding the CA. The second cluster also runs its gateway <-> broker
+// link over TLS, verified both ways (broker certificate against the CA and
+// its IP, gateway client certificate required by the broker). Ports:
+// portsFor(43, 0) (SIGHUP only) and portsFor(43, 1) (TLS link, --tls-watch 1).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 import { useCluster, portsFor } from '../lib/cluster.mjs';
-import { serverClient, closeAll, uniqueChannel, eventually } from '../lib/clients.mjs';
+import { serverClient, closeAll, uniqueChannel, eventually, withTimeout, DEFAULT_TIMEOUT } from '../lib/clients.mjs';
 import { makeCa, makeCert, installCert, peerCert, TlsPusherChild } from '../lib/tls.mjs';
 
 after(closeAll);
@@ -111,15 +115,79 @@ describe('TLS on the gateway port, reloaded on SIGHUP', () => {
   });
 });
 
-describe('TLS files watched for changes (Soketi variable names)', () => {
+describe('TLS links between gateway and broker (mutual), gateway files watched (Soketi names)', () => {
+  const brokerCert = makeCert(ca, 'broker', { cn: 'broker-1', serial: '4004' });
+  const gatewayCert = makeCert(ca, 'gwclient', { cn: 'gateway-1', serial: '5005' });
   const cluster = useCluster({
     gateways: 1,
-    brokers: 0,
+    brokers: 1,
     ...portsFor(43, 1),
-    env: { SSL_CERT: watched.cert, SSL_KEY: watched.key, HERALD_TLS_WATCH: '1' },
+    env: {
+      SSL_CERT: watched.cert,
+      SSL_KEY: watched.key,
+      HERALD_TLS_WATCH: '1',
+      HERALD_BROKER_TLS_CERT: brokerCert.cert,
+      HERALD_BROKER_TLS_KEY: brokerCert.key,
+      HERALD_BROKER_TLS_CLIENT_CA: ca.caCert,
+      HERALD_LINK_TLS_CA: ca.caCert,
+      HERALD_LINK_TLS_CERT: gatewayCert.cert,
+      HERALD_LINK_TLS_KEY: gatewayCert.key,
+    },
+  });
+  let child;
+  after(() => child?.close());
+
+  test('the link is TLS both ways verified, and events flow end to end over it', async () => {
+    await eventually(
+      () => {
+        assert.match(cluster.log('gateway-1'), /broker link 127\.0\.0\.1:\d+: TLS verified \(TLSv1\.3 \S+, peer certificate CN=broker-1\)/);
+        assert.match(cluster.log('broker-1'), /gateway link from 127\.0\.0\.1:\d+: TLS \(TLSv1\.3 \S+, peer certificate CN=gateway-1\)/);
+      },
+      { what: 'both ends to log the verified TLS link' },
+    );
+    const channel = uniqueChannel('tls-link');
+    child = new TlsPusherChild({ key: cluster.app.key, port: cluster.httpPort(1), caCert: ca.caCert });
+    await child.wait((m) => m.type === 'state' && m.current === 'connected', 'connected over wss://');
+    child.send({ cmd: 'subscribe', channel, event: 'created' });
+    await child.wait((m) => m.type === 'subscribed', `subscription to ${channel}`);
+    const res = await tlsServer(cluster).trigger(channel, 'created', { n: 1 });
+    assert.equal(res.status, 200, 'the broker acknowledged the publish over the TLS link');
+    await child.wait((m) => m.type === 'event' && m.data?.n === 1, 'the event, through Redis and both TLS hops');
   });
 
-  test('replacing the files is enough: new connections get the new certificate', async () => {
+  test('the broker port speaks only TLS and wants a client certificate', async () => {
+    const [host, port] = cluster.brokerAddr(1).split(':');
+    // a plaintext client (a Hello frame's length prefix and junk) gets no
+    // protocol bytes back, only a TLS alert or nothing, and is closed
+    const plain = await withTimeout(
+      new Promise((resolve) => {
+        const s = net.connect(Number(port), host, () => s.write(Buffer.from([0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8])));
+        const got = [];
+        s.on('data', (d) => got.push(d));
+        s.on('error', () => {});
+        s.on('close', () => resolve(Buffer.concat(got)));
+      }),
+      DEFAULT_TIMEOUT,
+      'the broker to close a plaintext connection',
+    );
+    assert.ok(plain.length === 0 || plain[0] === 0x15, `only a TLS alert came back (${plain.toString('hex').slice(0, 40)})`);
+    // TLS without a client certificate: refused
+    const anon = await withTimeout(
+      new Promise((resolve) => {
+        const s = tls.connect({ host, port: Number(port), ca: fs.readFileSync(ca.caCert) });
+        s.on('secureConnect', () => s.write('x'));
+        s.on('data', () => {});
+        s.on('error', (e) => resolve(`error: ${e.message}`));
+        s.on('close', () => resolve('closed'));
+      }),
+      DEFAULT_TIMEOUT,
+      'the broker to refuse a TLS client without a certificate',
+    );
+    assert.ok(anon, anon);
+    assert.match(cluster.log('broker-1'), /gateway link .* closed: TLS failed/);
+  });
+
+  test('replacing the gateway\'s TLS files is enough: new connections get the new certificate', async () => {
     assert.deepEqual(await peerCert(cluster.httpPort(1), ca.caCert), { cn: 'herald-a', serial: '1001' });
     installCert(certC, watched);
     await eventually(
