@@ -52,6 +52,7 @@ describe('TLS on the gateway port, reloaded on SIGHUP', () => {
 
   test('pusher-js over wss:// receives what the pusher SDK publishes over https://', async () => {
     assert.deepEqual(await peerCert(cluster.httpPort(1), ca.caCert), { cn: 'herald-a', serial: '1001' });
+    assert.ok(cluster.lines.some((l) => /^gateway-1 ready wss:\/\/127\.0\.0\.1:\d+ /.test(l)), 'herald-local announces wss://');
     child = new TlsPusherChild({ key: cluster.app.key, port: cluster.httpPort(1), caCert: ca.caCert });
     await child.wait((m) => m.type === 'state' && m.current === 'connected', 'connected over wss://');
     child.send({ cmd: 'subscribe', channel, event: 'created' });
