@@ -28,7 +28,7 @@ typedef struct file_sig {
 struct gw_tls {
     char *cert_path, *key_path;
     SSL_CTX *ctx; /* the vhost's, once attached */
-    char desc[256];
+    char desc[512];
     uv_timer_t watch;
     bool watching;
     file_sig sig[2]; /* cert, key: as last seen */

@@ -134,9 +134,17 @@ describe('HTTP API requests in progress', () => {
   const hanging = [];
   after(() => hanging.forEach((s) => s.destroy()));
 
-  /** A POST whose body never comes: in progress until its socket closes. */
+  /** A POST whose body never comes: in progress until its socket closes
+   * (or refused at once: then `answer` resolves with what came back). */
   function hangingPost() {
     const s = net.connect(cluster.httpPort(1), '127.0.0.1');
+    let got = '';
+    s.answer = new Promise((resolve) => {
+      s.on('data', (d) => {
+        got += d;
+      });
+      s.on('close', () => resolve(got));
+    });
     s.on('error', () => {});
     s.write(
       `POST /apps/${cluster.app.id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
@@ -149,26 +157,41 @@ describe('HTTP API requests in progress', () => {
     const sdk = serverClient(cluster, 1);
     const channel = uniqueChannel('conc');
     assert.equal((await sdk.trigger(channel, 'e', { n: 0 })).status, 200);
-    const a = hangingPost();
-    hangingPost();
-    const err = await eventually(
-      async () => {
-        const e = await sdk.trigger(channel, 'e', { n: 1 }).then(
-          () => null,
-          (x) => x,
-        );
-        assert.ok(e, 'the trigger was refused');
-        return e;
-      },
-      { what: 'a trigger refused while two requests are in progress' },
+    // four requests whose bodies never come: two are held in progress, the
+    // two that came last are refused at once and closed
+    const posts = [hangingPost(), hangingPost(), hangingPost(), hangingPost()];
+    const answers = [];
+    await withTimeout(
+      new Promise((resolve) => {
+        for (const p of posts) {
+          p.answer.then((a) => {
+            answers.push(a);
+            if (answers.length === 2) resolve();
+          });
+        }
+      }),
+      DEFAULT_TIMEOUT,
+      'two of four held requests to be refused',
     );
+    for (const a of answers) {
+      assert.match(a, /^HTTP\/1\.1 503 /);
+      assert.match(a, /Too many HTTP API requests in progress on this gateway \(the limit is 2\): retry later/);
+    }
+    const held = posts.filter((p) => !p.destroyed && p.readyState === 'open');
+    assert.equal(held.length, 2, 'two requests held in progress');
+    // the SDK is refused while they are
+    const err = await sdk.trigger(channel, 'e', { n: 1 }).then(
+      () => null,
+      (x) => x,
+    );
+    assert.ok(err, 'the trigger was refused');
     assert.equal(err.status, 503);
     assert.match(
       JSON.parse(err.body).error,
       /Too many HTTP API requests in progress on this gateway \(the limit is 2\): retry later/,
     );
     assert.equal((await freshGet(cluster.httpPort(1), '/health')).status, 200, '/health is not counted');
-    a.destroy();
+    held[0].destroy();
     await eventually(async () => assert.equal((await sdk.trigger(channel, 'e', { n: 2 })).status, 200), {
       what: 'a trigger accepted once a slot is free',
     });
