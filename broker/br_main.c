@@ -29,6 +29,7 @@
 #include "hc_mem.h"
 #include "hc_metrics.h"
 #include "hc_opsd.h"
+#include "hc_tlslink.h"
 
 typedef struct br_config {
     char *host;
@@ -45,6 +46,9 @@ typedef struct br_config {
     long metrics_port;
     char *apps_file;
     long webhook_claim_ms;
+    char *tls_cert;
+    char *tls_key;
+    char *tls_client_ca;
 } br_config;
 
 #define OPT(name, env, type, def, help, field)                                                     \
@@ -79,6 +83,13 @@ static const hc_opt opts[] = {
         "JSON file of apps, as the gateways' (the broker sends their webhooks)", apps_file),
     OPT("webhook-claim-ms", "HERALD_WEBHOOK_CLAIM_MS", HC_OPT_INT, "60000",
         "ms after which another broker's undelivered webhooks are taken over", webhook_claim_ms),
+    OPT("tls-cert", "HERALD_BROKER_TLS_CERT", HC_OPT_STRING, NULL,
+        "PEM certificate (then its chain): gateway links over TLS only (needs --tls-key)",
+        tls_cert),
+    OPT("tls-key", "HERALD_BROKER_TLS_KEY", HC_OPT_STRING, NULL, "PEM private key of --tls-cert",
+        tls_key),
+    OPT("tls-client-ca", "HERALD_BROKER_TLS_CLIENT_CA", HC_OPT_STRING, NULL,
+        "PEM CA file: require gateways to present a certificate signed by it", tls_client_ca),
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -93,6 +104,7 @@ typedef struct br_app {
     hc_apps *apps;
     br_core *core;
     br_server *server;
+    SSL_CTX *tls; /* gateway links over TLS, or NULL */
     uv_signal_t sigint, sigterm;
     int stopping;
     hc_metrics *metrics;
@@ -124,6 +136,10 @@ static const char *config_invalid(const br_config *cfg)
         return "--webhook-claim-ms must be at least 100";
     if (cfg->link_queue_max < 1024 * 1024)
         return "--link-queue-max must be at least 1048576 bytes";
+    if ((cfg->tls_cert && cfg->tls_cert[0]) != (cfg->tls_key && cfg->tls_key[0]))
+        return "--tls-cert and --tls-key go together (both or neither)";
+    if (cfg->tls_client_ca && cfg->tls_client_ca[0] && !(cfg->tls_cert && cfg->tls_cert[0]))
+        return "--tls-client-ca needs --tls-cert and --tls-key (TLS links)";
     if (!cfg->host || !cfg->host[0])
         return "--host must not be empty";
     if (!cfg->redis_host || !cfg->redis_host[0])
@@ -333,10 +349,22 @@ static int start(br_app *app, const br_config *cfg)
         hc_error("%s", err);
         return -1;
     }
+    if (cfg->tls_cert && cfg->tls_cert[0]) {
+        app->tls = hc_tlslink_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err,
+                                         sizeof(err));
+        if (!app->tls) {
+            hc_error("%s", err);
+            return -1;
+        }
+        hc_info("gateway links over TLS (certificate %s%s%s)", cfg->tls_cert,
+                cfg->tls_client_ca && cfg->tls_client_ca[0] ? ", client certificates from CA " : "",
+                cfg->tls_client_ca && cfg->tls_client_ca[0] ? cfg->tls_client_ca : "");
+    }
     br_server_opts so = {.host = cfg->host,
                          .port = (int)cfg->port,
                          .node_id = cfg->broker_id,
-                         .max_queue_bytes = (size_t)cfg->link_queue_max};
+                         .max_queue_bytes = (size_t)cfg->link_queue_max,
+                         .tls = app->tls};
     app->server = br_server_new(&app->loop, app->core, &so, err, sizeof(err));
     if (!app->server) {
         hc_error("%s", err);
@@ -392,6 +420,7 @@ int main(int argc, char **argv)
     }
     uv_run(&app.loop, UV_RUN_DEFAULT);
     br_core_free(app.core);
+    SSL_CTX_free(app.tls);
     hc_metrics_free(app.metrics);
     hc_apps_free(app.apps);
     if (uv_loop_close(&app.loop) != 0)

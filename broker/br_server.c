@@ -19,6 +19,7 @@
 #include "hc_frame.h"
 #include "hc_log.h"
 #include "hc_mem.h"
+#include "hc_tlslink.h"
 
 #define BR_READ_BUF (64 * 1024)
 #define BR_WRITE_MAX_BUFS 1024
@@ -36,6 +37,7 @@ struct br_link {
     hc_rbuf **outq; /* frames not yet handed to uv_write */
     size_t outn, outcap;
     size_t queued_bytes; /* outq + writes in flight */
+    hc_tlslink *tls;     /* the link's TLS session (--tls-cert), or NULL */
     bool closing;
     br_link *prev, *next; /* in srv->links */
 };
@@ -56,6 +58,7 @@ struct br_server {
     uv_idle_t flusher;
     char *node_id;
     size_t max_queue;
+    SSL_CTX *tls; /* borrowed; NULL: plain TCP links */
     br_link *links;
     int open_handles;
     bool closing;
@@ -83,6 +86,7 @@ static void on_link_closed(uv_handle_t *h)
         hc_rbuf_unref(l->outq[i]);
     free(l->outq);
     hc_frame_reader_free(&l->reader);
+    hc_tlslink_free(l->tls);
     if (l->prev)
         l->prev->next = l->next;
     else
@@ -120,9 +124,51 @@ static void on_written(uv_write_t *req, int status)
         link_close(l, HC_LOG_INFO, uv_strerror(status));
 }
 
+/* TLS: writes the ciphertext the session has ready as one uv_write. */
+static void link_tls_flush(br_link *l)
+{
+    hc_sbuf out = HC_SBUF_INIT;
+    if (l->closing || !hc_tlslink_take(l->tls, &out)) {
+        hc_sbuf_free(&out);
+        return;
+    }
+    br_write *w = hc_malloc(sizeof(*w) + sizeof(hc_rbuf *));
+    w->link = l;
+    w->n = 1;
+    w->bufs[0] = hc_rbuf_from(0, out.data, out.len);
+    w->bytes = out.len;
+    hc_sbuf_free(&out);
+    l->queued_bytes += w->bytes;
+    uv_buf_t iov = uv_buf_init((char *)hc_rbuf_data(w->bufs[0]), (unsigned)w->bytes);
+    int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &iov, 1, on_written);
+    if (rc < 0) {
+        hc_rbuf_unref(w->bufs[0]);
+        l->queued_bytes -= w->bytes;
+        free(w);
+        link_close(l, HC_LOG_INFO, uv_strerror(rc));
+    }
+}
+
+/* TLS: encrypts every queued frame into the session, then writes. */
+static void link_flush_tls(br_link *l)
+{
+    for (size_t i = 0; i < l->outn; i++) {
+        hc_rbuf *b = l->outq[i];
+        hc_tlslink_send(l->tls, hc_rbuf_data(b), b->len);
+        l->queued_bytes -= b->len;
+        hc_rbuf_unref(b);
+    }
+    l->outn = 0;
+    link_tls_flush(l);
+}
+
 /* Hands up to BR_WRITE_MAX_BUFS queued frames to one uv_write. */
 static void link_flush_some(br_link *l)
 {
+    if (l->tls) {
+        link_flush_tls(l);
+        return;
+    }
     size_t n = l->outn < BR_WRITE_MAX_BUFS ? l->outn : BR_WRITE_MAX_BUFS;
     br_write *w = hc_malloc(sizeof(*w) + n * sizeof(hc_rbuf *));
     uv_buf_t iov[BR_WRITE_MAX_BUFS];
@@ -260,6 +306,30 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(l->srv->rbuf, sizeof(l->srv->rbuf));
 }
 
+/* TLS: decrypts what arrived into the frame reader and writes what the
+ * handshake needs; false (the link closing) when the session failed. */
+static bool link_tls_feed(br_link *l, const char *in, size_t n)
+{
+    hc_sbuf plain = HC_SBUF_INIT;
+    char err[256];
+    bool was_ready = hc_tlslink_ready(l->tls);
+    int rc = hc_tlslink_recv(l->tls, in, n, &plain, err, sizeof(err));
+    link_tls_flush(l);
+    if (rc < 0) {
+        hc_sbuf_free(&plain);
+        link_close(l, HC_LOG_WARN, err);
+        return false;
+    }
+    if (!was_ready && hc_tlslink_ready(l->tls)) {
+        char d[256];
+        hc_tlslink_describe(l->tls, d, sizeof(d));
+        hc_info("gateway link from %s: TLS (%s)", l->peer, d);
+    }
+    hc_frame_reader_feed(&l->reader, plain.data ? plain.data : "", plain.len);
+    hc_sbuf_free(&plain);
+    return true;
+}
+
 /* Splits what arrived into frames and dispatches them in order. */
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
@@ -268,7 +338,12 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         link_close(l, HC_LOG_INFO, nread == UV_EOF ? "closed by the gateway" : uv_strerror(nread));
         return;
     }
-    hc_frame_reader_feed(&l->reader, buf->base, (size_t)nread);
+    if (l->tls) {
+        if (!link_tls_feed(l, buf->base, (size_t)nread))
+            return;
+    } else {
+        hc_frame_reader_feed(&l->reader, buf->base, (size_t)nread);
+    }
     for (;;) {
         const uint8_t *p;
         size_t n;
@@ -345,6 +420,8 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&l->tcp, 1);
     uv_tcp_keepalive(&l->tcp, 1, 30);
     hc_debug("connection from %s", l->peer);
+    if (srv->tls) /* the Hello waits inside the session for the handshake */
+        l->tls = hc_tlslink_new(srv->tls, true, NULL);
     send_hello(l);
     uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
 }
@@ -401,6 +478,7 @@ br_server *br_server_new(uv_loop_t *loop, br_core *core, const br_server_opts *o
     srv->core = core;
     srv->node_id = hc_strdup(opts->node_id);
     srv->max_queue = opts->max_queue_bytes ? opts->max_queue_bytes : BR_SERVER_MAX_QUEUE_DEFAULT;
+    srv->tls = opts->tls;
     uv_tcp_init(loop, &srv->listener);
     uv_idle_init(loop, &srv->flusher);
     srv->listener.data = srv->flusher.data = srv;

@@ -26,6 +26,7 @@ typedef struct br_server_opts {
     int port;               /* 0: any free port (see br_server_port) */
     const char *node_id;    /* sent in Hello; copied */
     size_t max_queue_bytes; /* per-link output bound (one frame always fits); 0: default */
+    struct ssl_ctx_st *tls; /* server context (hc_tlslink_server_ctx), borrowed; NULL: plain TCP */
 } br_server_opts;
 
 /* Binds and listens. Returns NULL with a sentence in err on failure. The

@@ -17,6 +17,7 @@
 #include "gw_api.h"
 #include "gw_metrics.h"
 #include "gw_api_history.h"
+#include "gw_listen.h"
 #include "gw_server_int.h"
 #include "hc_opsd.h"
 #include "hc_clock.h"
@@ -42,6 +43,7 @@ struct gw_http {
     bool close_after;  /* close the connection after answering */
     const char *ctype; /* Content-Type of the answer; NULL = JSON */
     char app_id[64];   /* from /apps/{id}/..., for metrics */
+    bool inflight;     /* counted in srv->connlimit's HTTP requests in flight */
     uint64_t t0_ns;    /* when its publishes were issued */
     gw_http *prev, *next;
 };
@@ -60,6 +62,8 @@ static void unlink_req(gw_http *h)
 
 static void req_free(gw_http *h)
 {
+    if (h->inflight)
+        gw_connlimit_http_end(&h->srv->connlimit);
     unlink_req(h);
     if (h->pss)
         h->pss->http = NULL;
@@ -292,6 +296,35 @@ static void run(gw_http *h)
     publish_done(h, &held); /* drops the +1 */
 }
 
+/* gw_connlimit: a connection over its address's rate (429) or an API
+ * request beyond --max-http-concurrency (503) is answered at once, without
+ * reading its body, and the connection closed. True when refused. */
+static bool refuse_connection_limits(gw_server *s, struct lws *wsi, gw_http *h)
+{
+    char msg[192];
+    int status = 0;
+    if (gw_listen_refused(wsi)) {
+        status = 429;
+        snprintf(msg, sizeof(msg), "%s", gw_listen_refusal());
+    } else if (strncmp(h->path, "/apps/", 6) == 0 &&
+               !(h->inflight = gw_connlimit_http_begin(&s->connlimit))) {
+        status = 503;
+        snprintf(msg, sizeof(msg),
+                 "Too many HTTP API requests in progress on this gateway (the limit is %ld): "
+                 "retry later",
+                 s->connlimit.cfg.max_http);
+        const char *v[2] = {"", "http_concurrency"};
+        hc_metric_add(gw_m.rate_limited, v, 1);
+    }
+    if (!status)
+        return false;
+    gw_api_set_error(&h->resp, status, msg);
+    h->close_after = true;
+    h->too_large = true; /* do not read the body */
+    respond(h);
+    return true;
+}
+
 int gw__http_begin(gw_server *s, struct lws *wsi, gw_pss *pss, const char *uri, size_t len)
 {
     gw_http *h = hc_calloc(1, sizeof(*h));
@@ -306,6 +339,8 @@ int gw__http_begin(gw_server *s, struct lws *wsi, gw_pss *pss, const char *uri, 
     snprintf(h->method, sizeof(h->method), "%s", method_of(wsi));
     h->path = hc_strndup(uri, len);
     read_query(wsi, &h->query);
+    if (refuse_connection_limits(s, wsi, h))
+        return 0;
     bool has_body = strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0 ||
                     strcmp(h->method, "PATCH") == 0;
     long clen = has_body ? content_length(wsi) : 0;

@@ -153,6 +153,12 @@ gw_link *gw_link_tcp_new(uv_loop_t *loop, const char *brokers_csv, unsigned refr
 /* Calls fn once per configured broker of a TCP link (only): its address
  * and whether its link is up. For the metrics. */
 void gw_link_tcp_report(gw_link *l, void (*fn)(void *ud, const char *broker, bool up), void *ud);
+/* Links over TLS (hc_tlslink): ctx (a client context, taken over and
+ * freed with the link) verifies each broker's certificate, which must name
+ * `name`, or each broker's host when name is NULL or empty. Call before
+ * the loop runs. */
+struct ssl_ctx_st;
+void gw_link_tcp_set_tls(gw_link *l, struct ssl_ctx_st *ctx, const char *name);
 
 /* The embedded implementation (gw_link_embedded.c): the broker core and an
  * in-memory store in this process, history_size entries kept per channel,

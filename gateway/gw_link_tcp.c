@@ -31,6 +31,7 @@
 #include "hc_map.h"
 #include "hc_mem.h"
 #include "hc_rendezvous.h"
+#include "hc_tlslink.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -76,6 +77,7 @@ typedef struct broker {
     hc_map pending;  /* request id (8 bytes) -> pending_pub* */
     hc_map replays;  /* request id (8 bytes) -> pending_replay* (gw_link_replay.c) */
     bool complained; /* "unreachable" / "lost" logged since last up */
+    hc_tlslink *tls; /* the link's TLS session (--link-tls-ca), or NULL */
     bool retired;    /* no longer in DNS: no reconnect; slot reusable when idle */
 } broker;
 
@@ -107,6 +109,8 @@ struct tcp_link {
     uv_timer_t overlap; /* fires when the first deferred unsubscribe is due */
     uint64_t next_req;
     uint64_t rng;
+    SSL_CTX *tls_ctx; /* links over TLS (gw_link_tcp_set_tls), or NULL */
+    char *tls_name;   /* name brokers' certificates must carry; NULL: each broker's host */
     bool closing;
     int closes_pending;   /* handles and resolves still to finish at close */
     void (*done)(void *); /* the close caller's callback */
@@ -152,11 +156,11 @@ static void write_done(uv_write_t *req, int status)
     free(w);
 }
 
-/* Sends f on b's link (which must be up). */
-static void send_frame(broker *b, const Herald__Frame *f)
+/* Writes rb (one reference, given to the write) on b's socket. */
+static void write_wire(broker *b, hc_rbuf *rb)
 {
     write_req *w = hc_calloc(1, sizeof(*w));
-    w->buf = hc_wire_pack(f, 0);
+    w->buf = rb;
     w->req.data = b;
     uv_buf_t buf = uv_buf_init((char *)hc_rbuf_data(w->buf), (unsigned)w->buf->len);
     int rc = uv_write(&w->req, (uv_stream_t *)b->tcp, &buf, 1, write_done);
@@ -165,6 +169,28 @@ static void send_frame(broker *b, const Herald__Frame *f)
         free(w);
         hc_warn("broker %s: write failed: %s", b->addr, uv_strerror(rc));
     }
+}
+
+/* TLS: writes the ciphertext the session has ready, if any. */
+static void tls_flush(broker *b)
+{
+    hc_sbuf out = HC_SBUF_INIT;
+    if (b->tls && b->tcp && hc_tlslink_take(b->tls, &out))
+        write_wire(b, hc_rbuf_from(0, out.data, out.len));
+    hc_sbuf_free(&out);
+}
+
+/* Sends f on b's link (which must be up). */
+static void send_frame(broker *b, const Herald__Frame *f)
+{
+    hc_rbuf *rb = hc_wire_pack(f, 0);
+    if (!b->tls) {
+        write_wire(b, rb);
+        return;
+    }
+    hc_tlslink_send(b->tls, hc_rbuf_data(rb), rb->len);
+    hc_rbuf_unref(rb);
+    tls_flush(b);
 }
 
 static void send_interest(broker *b, bool subscribe, const interest *in)
@@ -384,6 +410,8 @@ static void tcp_closed(uv_handle_t *h)
 /* Closes b's socket, if any. */
 static void close_tcp(broker *b)
 {
+    hc_tlslink_free(b->tls);
+    b->tls = NULL;
     if (!b->tcp)
         return;
     uv_handle_t *h = (uv_handle_t *)b->tcp;
@@ -529,6 +557,30 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(slab, sizeof(slab));
 }
 
+/* TLS: decrypts what arrived into the frame reader and writes what the
+ * handshake needs; false when the session failed (the link is failed). */
+static bool tls_feed(broker *b, const char *in, size_t n)
+{
+    hc_sbuf plain = HC_SBUF_INIT;
+    char err[256];
+    bool was_ready = hc_tlslink_ready(b->tls);
+    int rc = hc_tlslink_recv(b->tls, in, n, &plain, err, sizeof(err));
+    tls_flush(b);
+    if (rc < 0) {
+        hc_sbuf_free(&plain);
+        link_failed(b, err);
+        return false;
+    }
+    if (!was_ready && hc_tlslink_ready(b->tls)) {
+        char d[256];
+        hc_tlslink_describe(b->tls, d, sizeof(d));
+        hc_info("broker link %s: TLS verified (%s)", b->addr, d);
+    }
+    hc_frame_reader_feed(&b->rd, plain.data ? plain.data : "", plain.len);
+    hc_sbuf_free(&plain);
+    return true;
+}
+
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     broker *b = s->data;
@@ -536,7 +588,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         link_failed(b, nread == UV_EOF ? "closed by the broker" : uv_strerror((int)nread));
         return;
     }
-    hc_frame_reader_feed(&b->rd, buf->base, (size_t)nread);
+    if (b->tls) {
+        if (!tls_feed(b, buf->base, (size_t)nread))
+            return;
+    } else {
+        hc_frame_reader_feed(&b->rd, buf->base, (size_t)nread);
+    }
     b->last_pong_ms = hc_mono_ms(); /* any traffic proves the link alive */
     for (;;) {
         const uint8_t *p;
@@ -562,6 +619,8 @@ static void link_connected(broker *b)
     b->st = ST_HELLO;
     b->tcp->data = b;
     uv_read_start((uv_stream_t *)b->tcp, alloc_cb, read_cb);
+    if (b->tl->tls_ctx) /* the Hello waits inside the session for the handshake */
+        b->tls = hc_tlslink_new(b->tl->tls_ctx, false, b->tl->tls_name ? b->tl->tls_name : b->host);
     send_hello(b);
     uv_timer_start(&b->timer, timer_fired, HELLO_DEADLINE_MS, 0);
 }
@@ -810,6 +869,8 @@ static void link_free(tcp_link *tl)
     free(tl->names);
     free(tl->alive);
     free(tl->node_id);
+    SSL_CTX_free(tl->tls_ctx);
+    free(tl->tls_name);
     free(tl);
     if (done)
         done(done_ud);
@@ -1108,4 +1169,13 @@ void gw_link_tcp_report(gw_link *l, void (*fn)(void *ud, const char *broker, boo
     tcp_link *tl = (tcp_link *)l;
     for (size_t i = 0; i < tl->n; i++)
         fn(ud, tl->b[i].addr, tl->b[i].st == ST_UP);
+}
+
+void gw_link_tcp_set_tls(gw_link *l, SSL_CTX *ctx, const char *name)
+{
+    tcp_link *tl = (tcp_link *)l;
+    SSL_CTX_free(tl->tls_ctx);
+    free(tl->tls_name);
+    tl->tls_ctx = ctx;
+    tl->tls_name = name && name[0] ? hc_strdup(name) : NULL;
 }

@@ -22,12 +22,14 @@
 #include "gw_metrics.h"
 #include "gw_outq.h"
 #include "gw_server.h"
+#include "gw_tls.h"
 #include "hc_apps.h"
 #include "hc_config.h"
 #include "hc_log.h"
 #include "hc_mem.h"
 #include "hc_metrics.h"
 #include "hc_opsd.h"
+#include "hc_tlslink.h"
 
 typedef struct gw_config {
     char *host;
@@ -51,6 +53,16 @@ typedef struct gw_config {
     bool rebalance;
     char *rebalance_threshold;
     char *rebalance_rate;
+    char *tls_cert;
+    char *tls_key;
+    long tls_watch;
+    long conn_rate_per_ip;
+    long conn_burst_per_ip;
+    long max_http;
+    char *link_tls_ca;
+    char *link_tls_name;
+    char *link_tls_cert;
+    char *link_tls_key;
 } gw_config;
 
 #define OPT(name, env, alt, type, def, help, field)                                                \
@@ -110,6 +122,33 @@ static const hc_opt options[] = {
         "--rebalance: start when above this many times the fleet mean (> 1)", rebalance_threshold),
     OPT("rebalance-rate", "HERALD_REBALANCE_RATE", NULL, HC_OPT_STRING, "10",
         "--rebalance: connections closed per second at most (> 0)", rebalance_rate),
+    OPT("tls-cert", "HERALD_TLS_CERT", "SSL_CERT", HC_OPT_STRING, NULL,
+        "PEM certificate (then its chain) to serve wss:// and https:// on --port; needs --tls-key",
+        tls_cert),
+    OPT("tls-key", "HERALD_TLS_KEY", "SSL_KEY", HC_OPT_STRING, NULL,
+        "PEM private key of --tls-cert (not encrypted)", tls_key),
+    OPT("tls-watch", "HERALD_TLS_WATCH", NULL, HC_OPT_INT, "60",
+        "seconds between checks of the TLS files for a change (then reloaded); 0: SIGHUP only",
+        tls_watch),
+    OPT("max-conn-rate-per-ip", "HERALD_MAX_CONN_RATE_PER_IP", NULL, HC_OPT_INT, "0",
+        "new connections per second from one address (beyond: HTTP 429); 0: no limit",
+        conn_rate_per_ip),
+    OPT("max-conn-burst-per-ip", "HERALD_MAX_CONN_BURST_PER_IP", NULL, HC_OPT_INT, "0",
+        "new connections one address may open at once before the rate applies; 0: the rate",
+        conn_burst_per_ip),
+    OPT("max-http-concurrency", "HERALD_MAX_HTTP_CONCURRENCY", NULL, HC_OPT_INT, "1000",
+        "HTTP API requests in progress at once on this gateway (beyond: 503); 0: no limit",
+        max_http),
+    OPT("link-tls-ca", "HERALD_LINK_TLS_CA", NULL, HC_OPT_STRING, NULL,
+        "PEM CA file: connect to brokers over TLS and verify their certificates with it",
+        link_tls_ca),
+    OPT("link-tls-name", "HERALD_LINK_TLS_NAME", NULL, HC_OPT_STRING, NULL,
+        "name (DNS or IP) brokers' certificates must carry (default: each broker's host)",
+        link_tls_name),
+    OPT("link-tls-cert", "HERALD_LINK_TLS_CERT", NULL, HC_OPT_STRING, NULL,
+        "PEM client certificate for brokers that require one (with --link-tls-key)", link_tls_cert),
+    OPT("link-tls-key", "HERALD_LINK_TLS_KEY", NULL, HC_OPT_STRING, NULL,
+        "PEM private key of --link-tls-cert", link_tls_key),
 };
 #define NOPTS (sizeof(options) / sizeof(options[0]))
 
@@ -118,8 +157,9 @@ static const hc_opt options[] = {
 
 typedef struct gw_main {
     uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     gw_server *server;
+    gw_tls *tls;
     gw_link *link;
     hc_metrics *metrics;
     hc_opsd *opsd;
@@ -218,6 +258,20 @@ static bool check_config(const gw_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "--presence-liveness must be 1..3600 s");
     else if (cfg->max_subscriptions < 0)
         snprintf(err, errlen, "--max-subscriptions must not be negative (0 = unlimited)");
+    else if ((cfg->tls_cert && cfg->tls_cert[0]) != (cfg->tls_key && cfg->tls_key[0]))
+        snprintf(err, errlen, "--tls-cert and --tls-key go together (both or neither)");
+    else if ((cfg->link_tls_cert && cfg->link_tls_cert[0]) !=
+             (cfg->link_tls_key && cfg->link_tls_key[0]))
+        snprintf(err, errlen, "--link-tls-cert and --link-tls-key go together (both or neither)");
+    else if (cfg->link_tls_cert && cfg->link_tls_cert[0] &&
+             !(cfg->link_tls_ca && cfg->link_tls_ca[0]))
+        snprintf(err, errlen, "--link-tls-cert needs --link-tls-ca (TLS links)");
+    else if (cfg->tls_watch < 0 || cfg->tls_watch > 86400)
+        snprintf(err, errlen, "--tls-watch must be 0..86400 s (0: SIGHUP only)");
+    else if (cfg->conn_rate_per_ip < 0 || cfg->conn_burst_per_ip < 0 || cfg->max_http < 0)
+        snprintf(err, errlen,
+                 "--max-conn-rate-per-ip, --max-conn-burst-per-ip and --max-http-concurrency "
+                 "must not be negative (0 = no limit)");
     else
         return true;
     return false;
@@ -237,6 +291,8 @@ static void shutdown_all(gw_main *m)
     hc_info("shutting down");
     uv_close((uv_handle_t *)&m->sigint, NULL);
     uv_close((uv_handle_t *)&m->sigterm, NULL);
+    uv_close((uv_handle_t *)&m->sighup, NULL);
+    gw_tls_stop(m->tls);
     hc_opsd_close(m->opsd);
     m->opsd = NULL;
     gw_server_stop(m->server);
@@ -252,6 +308,13 @@ static void drained(void *ud)
 static void on_signal(uv_signal_t *h, int signum)
 {
     gw_main *m = h->data;
+    if (signum == SIGHUP) { /* reload the TLS certificate (gw_tls) */
+        if (m->tls)
+            gw_tls_reload(m->tls, "SIGHUP");
+        else
+            hc_info("SIGHUP: nothing to reload (no TLS certificate configured)");
+        return;
+    }
     if (signum == SIGTERM && !m->draining && !m->stopping) {
         m->draining = true;
         hc_info("SIGTERM: draining over %ld s", m->drain_seconds);
@@ -337,24 +400,59 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
         hc_metrics_free(m.metrics);
         return 1;
     }
-    gw_server_config sc = {cfg->host,
-                           (int)cfg->port,
-                           cfg->activity_timeout,
-                           cfg->pong_timeout,
-                           (size_t)cfg->max_message_size,
-                           (size_t)cfg->max_subscriptions,
-                           GW_OUTQ_DEFAULT_CAP,
-                           random_u32(),
-                           cfg->gateway_id,
-                           (unsigned)cfg->presence_liveness * 1000u,
-                           cfg->rebalance && !cfg->embedded, /* embedded: a fleet of one */
-                           parse_number(cfg->rebalance_threshold),
-                           parse_number(cfg->rebalance_rate)};
+    if (!cfg->embedded && cfg->link_tls_ca && cfg->link_tls_ca[0]) {
+        SSL_CTX *lctx = hc_tlslink_client_ctx(cfg->link_tls_ca, cfg->link_tls_cert,
+                                              cfg->link_tls_key, err, sizeof(err));
+        if (!lctx) {
+            hc_error("%s", err);
+            gw_link_close(m.link, link_closed, &m);
+            uv_run(&m.loop, UV_RUN_DEFAULT);
+            uv_loop_close(&m.loop);
+            hc_metrics_free(m.metrics);
+            return 1;
+        }
+        gw_link_tcp_set_tls(m.link, lctx, cfg->link_tls_name);
+        hc_info("broker links over TLS (CA %s%s%s)", cfg->link_tls_ca,
+                cfg->link_tls_cert && cfg->link_tls_cert[0] ? ", client certificate " : "",
+                cfg->link_tls_cert && cfg->link_tls_cert[0] ? cfg->link_tls_cert : "");
+    }
+    if (cfg->tls_cert && cfg->tls_cert[0]) {
+        m.tls = gw_tls_new(&m.loop, cfg->tls_cert, cfg->tls_key, (unsigned)cfg->tls_watch, err,
+                           sizeof(err));
+        if (!m.tls) {
+            hc_error("%s", err);
+            gw_link_close(m.link, link_closed, &m);
+            uv_run(&m.loop, UV_RUN_DEFAULT);
+            uv_loop_close(&m.loop);
+            hc_metrics_free(m.metrics);
+            return 1;
+        }
+    }
+    gw_server_config sc = {.host = cfg->host,
+                           .port = (int)cfg->port,
+                           .activity_timeout = cfg->activity_timeout,
+                           .pong_timeout = cfg->pong_timeout,
+                           .max_message_size = (size_t)cfg->max_message_size,
+                           .max_subscriptions = (size_t)cfg->max_subscriptions,
+                           .queue_frames = GW_OUTQ_DEFAULT_CAP,
+                           .gateway_num = random_u32(),
+                           .gateway_id = cfg->gateway_id,
+                           .presence_liveness_ms = (unsigned)cfg->presence_liveness * 1000u,
+                           /* embedded: a fleet of one */
+                           .rebalance = cfg->rebalance && !cfg->embedded,
+                           .rebalance_threshold = parse_number(cfg->rebalance_threshold),
+                           .rebalance_rate = parse_number(cfg->rebalance_rate),
+                           .tls = m.tls,
+                           .conn_rate_per_ip = cfg->conn_rate_per_ip,
+                           .conn_burst_per_ip = cfg->conn_burst_per_ip,
+                           .max_http = cfg->max_http};
     m.server = gw_server_new(&m.loop, &sc, apps, m.link, err, sizeof(err));
     if (!m.server) {
         hc_error("%s", err);
         gw_link_close(m.link, link_closed, &m);
+        gw_tls_stop(m.tls);
         uv_run(&m.loop, UV_RUN_DEFAULT);
+        gw_tls_free(m.tls);
         uv_loop_close(&m.loop);
         hc_metrics_free(m.metrics);
         return 1;
@@ -363,26 +461,34 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
     if (!start_opsd(&m, cfg)) {
         gw_server_stop(m.server);
         gw_link_close(m.link, link_closed, &m);
+        gw_tls_stop(m.tls);
         uv_run(&m.loop, UV_RUN_DEFAULT);
         gw_server_free(m.server);
+        gw_tls_free(m.tls);
         uv_loop_close(&m.loop);
         hc_metrics_free(m.metrics);
         return 1;
     }
     uv_signal_init(&m.loop, &m.sigint);
     uv_signal_init(&m.loop, &m.sigterm);
-    m.sigint.data = m.sigterm.data = &m;
+    uv_signal_init(&m.loop, &m.sighup);
+    m.sigint.data = m.sigterm.data = m.sighup.data = &m;
     uv_signal_start(&m.sigint, on_signal, SIGINT);
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&m.sighup, on_signal, SIGHUP);
     hc_info("gateway %s: %zu app(s), %s%s, socket ids %u.*", cfg->gateway_id, hc_apps_count(apps),
             cfg->embedded ? "embedded broker (in-memory store)" : "brokers ",
             cfg->embedded ? "" : cfg->brokers, sc.gateway_num);
     if (m.opsd)
         hc_info("metrics and health on %s:%d", cfg->metrics_host, hc_opsd_port(m.opsd));
+    if (m.tls)
+        hc_info("TLS on port %d (wss:// and https://); SIGHUP%s reloads the certificate",
+                gw_server_port(m.server), cfg->tls_watch ? " or a change of its files" : "");
     printf("herald-gateway listening on %s:%d\n", cfg->host, gw_server_port(m.server));
     fflush(stdout);
     uv_run(&m.loop, UV_RUN_DEFAULT);
     gw_server_free(m.server);
+    gw_tls_free(m.tls);
     hc_metrics_free(m.metrics);
     if (uv_loop_close(&m.loop) != 0) {
         uv_walk(&m.loop, report_handle, NULL);

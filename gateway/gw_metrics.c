@@ -81,6 +81,18 @@ void gw_metrics_init(hc_metrics *r, int port)
     gw_m.rebalance_closes =
         hc_metrics_counter(r, "herald_rebalance_closes_total",
                            "Sockets closed with 4200 to rebalance the fleet (--rebalance).", NULL);
+    gw_m.accept_paused = hc_metrics_gauge(
+        r, "herald_accept_paused",
+        "1 while new connections are not accepted (out of file descriptors).", NULL);
+    gw_m.accept_fd_exhausted = hc_metrics_counter(
+        r, "herald_accept_fd_exhausted_total",
+        "accept() failures for lack of file descriptors (EMFILE/ENFILE); each pauses accepts.",
+        NULL);
+    gw_m.tls_reloads = hc_metrics_counter(r, "herald_tls_reloads_total",
+                                          "TLS certificate reloads, by result.", "result");
+    gw_m.tls_expiry =
+        hc_metrics_gauge(r, "herald_tls_certificate_expiry_timestamp_seconds",
+                         "Expiry (notAfter, Unix time) of the TLS certificate served.", NULL);
 }
 
 void gw_metrics_app_add(hc_metric *f, const char *app_id, double n)

@@ -27,7 +27,9 @@ typedef struct gw_metrics {
     hc_metric *fanout_seconds; /* herald_fanout_latency_seconds */
     hc_metric *broker_link_up, *ready, *draining;
     hc_metric *slow_disconnections, *rate_limited, *drain_closes;
-    hc_metric *rebalance_closes; /* herald_rebalance_closes_total */
+    hc_metric *rebalance_closes;                    /* herald_rebalance_closes_total */
+    hc_metric *accept_paused, *accept_fd_exhausted; /* gw_listen */
+    hc_metric *tls_reloads, *tls_expiry;            /* gw_tls */
 } gw_metrics;
 
 extern gw_metrics gw_m;

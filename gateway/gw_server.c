@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_listen.h"
 #include "gw_metrics.h"
 #include "gw_pusher.h"
+#include "gw_tls.h"
 #include "gw_user.h"
 #include "gw_webhooks.h"
 #include "gw_recovery.h"
@@ -516,6 +518,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     gw_pss *pss = user;
     struct lws_context *ctx = lws_get_context(wsi);
     gw_server *s = ctx ? lws_context_user(ctx) : NULL;
+    /* connection-level hooks (gw_tls, gw_listen), before session data */
+    switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: /* user: the vhost's SSL_CTX */
+        return s && s->cfg.tls ? gw_tls_attach(s->cfg.tls, user) : 0;
+    case LWS_CALLBACK_WSI_DESTROY: /* its descriptor is closed: accept again if paused */
+        if (s)
+            gw_listen_fd_freed(s->listen);
+        break;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        if (gw_listen_refused(wsi))
+            return gw_listen_refuse_upgrade(wsi);
+        break;
+    default:
+        break;
+    }
     if (!pss) /* lws also reports on wsis without session data */
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
@@ -599,25 +616,6 @@ static uint64_t sweep_interval(const gw_server_config *cfg)
     return ms > SWEEP_MAX_MS ? SWEEP_MAX_MS : ms;
 }
 
-/* Sets info's listen options for host: IPv4 any, IPv6 any, or one
- * address. lws 4.1 looks an IPv4 literal up as an IPv6 interface when IPv6
- * is enabled and silently binds every address instead, so IPv4 hosts turn
- * IPv6 off. */
-static void listen_options(struct lws_context_creation_info *info, const char *host)
-{
-    unsigned char addr[16];
-    if (!host[0] || strcmp(host, "0.0.0.0") == 0) {
-        info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    } else if (strcmp(host, "::") == 0) {
-        /* dual-stack any */
-    } else if (inet_pton(AF_INET, host, addr) == 1) {
-        info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-        info->iface = host;
-    } else {
-        info->iface = host; /* an IPv6 address or an interface name */
-    }
-}
-
 /* Drives lws's staged destroy of a foreign-loop context to the end (see
  * gw_server_stop): each call frees a later stage; pcontext clears ctx. */
 static void finish_destroy(gw_server *s)
@@ -640,6 +638,14 @@ static bool start_lws(gw_server *s, char *err, size_t errlen)
     memset(&info, 0, sizeof(info));
     void *loops[] = {s->loop};
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (s->cfg.tls) {
+        /* the vhost's SSL_CTX gets its certificate from gw_tls in
+         * LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS, so that
+         * gw_tls can replace it later; HTTP/1.1 only (no h2 by ALPN) */
+        info.options |=
+            LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+        info.alpn = "http/1.1";
+    }
     info.foreign_loops = loops;
     info.user = s;
     info.pcontext = &s->ctx;
@@ -648,21 +654,26 @@ static bool start_lws(gw_server *s, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start libwebsockets (is its libuv plugin installed?)");
         return false;
     }
-    info.port = s->cfg.port;
+    /* Herald listens and accepts itself (gw_listen: EMFILE pause,
+     * per-address rate) and hands each socket to this vhost */
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = protocols;
     info.vhost_name = "herald";
     info.server_string = "herald";
-    listen_options(&info, s->host);
-    /* with a foreign loop lws does not fail the context when the listen
-     * socket cannot be bound; an explicit vhost does fail */
     s->vhost = lws_create_vhost(s->ctx, &info);
     if (!s->vhost) {
-        snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available)", s->host,
-                 s->cfg.port);
+        snprintf(err, errlen, "cannot start the libwebsockets vhost%s",
+                 s->cfg.tls ? " (TLS certificate refused)" : "");
         finish_destroy(s);
         return false;
     }
-    s->port = lws_get_vhost_listen_port(s->vhost);
+    s->listen = gw_listen_new(s->loop, s->host, s->cfg.port, s->vhost, &s->connlimit,
+                              s->cfg.tls != NULL, err, errlen);
+    if (!s->listen) {
+        finish_destroy(s);
+        return false;
+    }
+    s->port = gw_listen_port(s->listen);
     return true;
 }
 
@@ -686,9 +697,12 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
         return NULL;
     }
     s->limits = gw_limits_new();
+    gw_connlimit_config lc = {cfg->conn_rate_per_ip, cfg->conn_burst_per_ip, cfg->max_http};
+    gw_connlimit_init(&s->connlimit, &lc);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
     if (!start_lws(s, err, errlen)) {
         gw_webhooks_free(s->wh);
+        gw_connlimit_free(&s->connlimit);
         gw_subs_free(s->subs);
         gw_limits_free(s->limits);
         free(s->host);
@@ -867,6 +881,8 @@ void gw_server_stop(gw_server *s)
     if (s->stopping)
         return;
     s->stopping = true;
+    gw_listen_close(s->listen); /* no new connections */
+    s->listen = NULL;
     /* the caller closes the link next: forget it now */
     gw_link_set_handler(s->link, NULL, NULL);
     gw_presence_stop(s->presence);
@@ -904,6 +920,7 @@ void gw_server_free(gw_server *s)
     gw_recovery_free(s->rec);
     gw_subs_free(s->subs);
     gw_limits_free(s->limits);
+    gw_connlimit_free(&s->connlimit);
     free(s->host);
     free(s);
 }

@@ -37,6 +37,10 @@ typedef struct gw_server_config {
     bool rebalance;                /* shed connections above the fleet mean (gw_rebalance.h) */
     double rebalance_threshold;    /* ... when above this times the mean (default 1.2) */
     double rebalance_rate;         /* ... at most this many per second (default 10) */
+    struct gw_tls *tls;            /* serve wss:// and https:// with it; NULL = plain */
+    long conn_rate_per_ip;         /* new connections per second per address; 0 = no limit */
+    long conn_burst_per_ip;        /* at once; 0 = conn_rate_per_ip */
+    long max_http;                 /* HTTP API requests in flight; 0 = no limit */
 } gw_server_config;
 
 typedef struct gw_server gw_server;

@@ -12,6 +12,7 @@
 #include <libwebsockets.h>
 #include <stdbool.h>
 
+#include "gw_connlimit.h"
 #include "gw_limits.h"
 #include "gw_api.h"
 #include "gw_link.h"
@@ -36,6 +37,8 @@ struct gw_server {
     struct gw_webhooks *wh;  /* webhook hooks (gw_webhooks.c); NULL once stopping */
     struct lws_context *ctx; /* NULL once lws finished destroying it */
     struct lws_vhost *vhost;
+    struct gw_listen *listen; /* the listening socket (NULL once stopping) */
+    gw_connlimit connlimit;   /* per-address rate, HTTP concurrency, accept back-off */
     int port;
     uv_timer_t sweep;
     bool sweep_open;
