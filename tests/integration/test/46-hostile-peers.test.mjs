@@ -154,7 +154,13 @@ describe('a hostile broker linked to a real gateway', () => {
 });
 
 describe('a hostile gateway linked to a real broker', () => {
-  const cluster = useCluster({ gateways: 1, brokers: 1, ...portsFor(46, 1) });
+  const queueMax = 1024 * 1024;
+  const cluster = useCluster({
+    gateways: 1,
+    brokers: 1,
+    ...portsFor(46, 1),
+    env: { HERALD_BROKER_LINK_QUEUE_MAX: String(queueMax) },
+  });
   let name;
   let sub;
   before(async () => {
@@ -241,5 +247,28 @@ describe('a hostile gateway linked to a real broker', () => {
     await stillDelivers(cluster, sub, name, 100);
     assert.ok(cluster.alive('broker-1'));
     link.destroy();
+  });
+
+  test('a link that floods pings and never reads its pongs is cut off at --link-queue-max', async () => {
+    const link = await fakeGateway(brokerPort());
+    link.sock.pause(); // never read what the broker sends back
+    const burst = Buffer.concat(Array.from({ length: 8192 }, (_, i) => frame('ping', [[1, i + 1]])));
+    let written = 0;
+    let closed = false;
+    link.closed.then(() => (closed = true));
+    // The kernel's socket buffers take a few MB of pongs first; then the
+    // broker's queue for this link grows to its limit and the link is cut.
+    while (!closed && written < 512 * 1024 * 1024) {
+      if (!link.sock.write(burst)) {
+        await Promise.race([new Promise((r) => link.sock.once('drain', r)), link.closed]);
+      }
+      written += burst.length;
+    }
+    assert.ok(closed, `the link was cut off (after ${written} bytes of pings)`);
+    await eventually(() => assert.match(cluster.log('broker-1'), new RegExp(`output queue over ${queueMax} bytes`)), {
+      what: 'the cut-off log line',
+    });
+    await stillDelivers(cluster, sub, name, 300);
+    assert.ok(cluster.alive('broker-1'));
   });
 });
