@@ -6,6 +6,7 @@
 import { describe, test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';
+import { presenceClient, joinPresence } from '../lib/presence.mjs';
 import {
   pusherClient,
   connected,
@@ -80,10 +81,25 @@ describe('Redis returning errors', () => {
     // Subscribing needs no write: a new client on a new channel is served.
     const other = uniqueChannel('oom-sub');
     const sub2 = await subscriber(other);
+    // Joining a presence channel is a write: refused with a reason, and the
+    // connection stays up.
+    const pres = `presence-${uniqueChannel('oom')}`;
+    const member = await presenceClient(cluster, 1, { user_id: 'oom-user' });
+    const err = await joinPresence(member, pres).then(
+      () => null,
+      (e) => e.payload,
+    );
+    assert.ok(err, 'the presence join was refused');
+    assert.equal(err.status, 503);
+    assert.match(err.error, /Could not join the presence channel/);
+    assert.equal(member.connection.state, 'connected');
     await cluster.redis('CONFIG', 'SET', 'maxmemory', '0');
     await recovers(sub, name, 3);
     await recovers(sub2, other, 4);
     assert.ok(!sub.got.includes(2), 'the refused publish was not delivered');
+    const again = await presenceClient(cluster, 1, { user_id: 'oom-user-2' });
+    const { members } = await joinPresence(again, `presence-${uniqueChannel('oom-after')}`);
+    assert.deepEqual(members.ids, ['oom-user-2']);
     assert.ok(cluster.alive('broker-1') && cluster.alive('gateway-1'));
   });
 
