@@ -1,8 +1,8 @@
 /*
  * Fuzz target: the Pusher client message decoder (gw_pusher_on_message),
  * i.e. everything a WebSocket client can send after connecting. The input
- * is split at 0xFF bytes (never valid in UTF-8 text frames) into several
- * messages on one connection. Every frame the server sends back must be
+ * is split at 0xFF bytes (never valid in UTF-8 text frames) into at most
+ * MAX_MESSAGES messages on one connection. Every frame the server sends back must be
  * valid JSON with a string "event", and the local subscription count must
  * stay consistent with what the protocol code believes. Replies are
  * checked with fuzz_json.h (allocation-free) for speed.
@@ -17,6 +17,8 @@
 #include "hc_log.h"
 #include "gw_pusher.h"
 #include "hc_map.h"
+
+#define MAX_MESSAGES 64
 
 typedef struct fake {
     hc_map subs;
@@ -101,9 +103,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gw_pusher_conn c;
     gw_pusher_init(&c, &io, &f, &app, "123.456", 8);
     gw_pusher_established(&c, 120);
-    size_t start = 0;
+    /* At most MAX_MESSAGES messages (the rest of the input is the last
+     * one): enough to fill the 8 subscriptions and leave them again, while
+     * inputs of hundreds of tiny messages (each an error reply) no longer
+     * cost a hundred times more than they explore. */
+    size_t start = 0, nmsg = 0;
     for (size_t i = 0; i <= size; i++) {
-        if (i == size || data[i] == 0xFF) {
+        if (i == size || (data[i] == 0xFF && nmsg + 1 < MAX_MESSAGES)) {
+            nmsg++;
             gw_pusher_on_message(&c, (const char *)data + start, i - start);
             start = i + 1;
         }
