@@ -36,11 +36,23 @@ struct br_link {
     char *node_id;  /* from the gateway's Hello; NULL before */
     hc_rbuf **outq; /* frames not yet handed to uv_write */
     size_t outn, outcap;
-    size_t queued_bytes; /* outq + writes in flight */
+    size_t queued_bytes; /* outq + writes in flight, frame_cost() each */
     hc_tlslink *tls;     /* the link's TLS session (--tls-cert), or NULL */
     bool closing;
     br_link *prev, *next; /* in srv->links */
 };
+
+/* What one queued frame costs beyond its bytes: its slot in the queue and
+ * in a write, and (for a frame made for this link alone, like a pong) the
+ * buffer header and the allocator's own. Counted against --link-queue-max
+ * so that a peer sending tiny requests and never reading (a ping flood)
+ * is cut off at about that much memory, not ten times more. */
+#define BR_FRAME_OVERHEAD (sizeof(hc_rbuf) + sizeof(hc_rbuf *) + sizeof(uv_buf_t) + 16)
+
+static size_t frame_cost(const hc_rbuf *b)
+{
+    return b->len + BR_FRAME_OVERHEAD;
+}
 
 /* One vectored write in flight: the frames it holds references to. */
 typedef struct br_write {
@@ -155,7 +167,7 @@ static void link_flush_tls(br_link *l)
     for (size_t i = 0; i < l->outn; i++) {
         hc_rbuf *b = l->outq[i];
         hc_tlslink_send(l->tls, hc_rbuf_data(b), b->len);
-        l->queued_bytes -= b->len;
+        l->queued_bytes -= frame_cost(b);
         hc_rbuf_unref(b);
     }
     l->outn = 0;
@@ -179,7 +191,7 @@ static void link_flush_some(br_link *l)
         hc_rbuf *b = l->outq[i];
         w->bufs[i] = b;
         iov[i] = uv_buf_init((char *)hc_rbuf_data(b), (unsigned)b->len);
-        w->bytes += b->len;
+        w->bytes += frame_cost(b);
     }
     memmove(l->outq, l->outq + n, (l->outn - n) * sizeof(*l->outq));
     l->outn -= n;
@@ -209,7 +221,7 @@ static void link_send(void *ctx, hc_rbuf *frame)
     br_server *srv = l->srv;
     if (l->closing)
         return;
-    if (l->queued_bytes > 0 && l->queued_bytes + frame->len > srv->max_queue) {
+    if (l->queued_bytes > 0 && l->queued_bytes + frame_cost(frame) > srv->max_queue) {
         char why[128];
         snprintf(why, sizeof(why), "output queue over %zu bytes (gateway too slow)",
                  srv->max_queue);
@@ -221,7 +233,7 @@ static void link_send(void *ctx, hc_rbuf *frame)
         l->outq = hc_realloc(l->outq, l->outcap * sizeof(*l->outq));
     }
     l->outq[l->outn++] = hc_rbuf_ref(frame);
-    l->queued_bytes += frame->len;
+    l->queued_bytes += frame_cost(frame);
     if (!uv_is_active((uv_handle_t *)&srv->flusher))
         uv_idle_start(&srv->flusher, on_flush);
 }

@@ -5,6 +5,7 @@
  */
 #include "gw_limits.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,7 +83,7 @@ static long remote_total(const app_count *c, uint64_t now_ms)
     for (hc_map_entry *e; (e = hc_map_iter_next(&it));) {
         const remote *r = e->value;
         if (now_ms - r->seen_ms < GW_LIMITS_STALE_MS)
-            sum += r->conns;
+            sum = r->conns > LONG_MAX - sum ? LONG_MAX : sum + r->conns; /* reports are >= 0 */
     }
     return sum;
 }
@@ -90,7 +91,10 @@ static long remote_total(const app_count *c, uint64_t now_ms)
 bool gw_limits_conn_open(gw_limits *l, const hc_app *app, uint64_t now_ms)
 {
     app_count *c = count_of(l, app);
-    if (app->max_connections >= 0 && c->conns + remote_total(c, now_ms) >= app->max_connections)
+    /* a broker's report can say anything (up to LONG_MAX): no overflow */
+    long remote = app->max_connections >= 0 ? remote_total(c, now_ms) : 0;
+    if (app->max_connections >= 0 &&
+        (remote >= app->max_connections || c->conns >= app->max_connections - remote))
         return false;
     c->conns++;
     c->dirty = true;

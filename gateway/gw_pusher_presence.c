@@ -28,14 +28,18 @@ static const char *str_member(json_t *obj, const char *name)
 }
 
 /* Reads user_id (string, or integer turned into its decimal string) into
- * uid; false if absent or of another type. */
-static bool user_id_of(json_t *cd, char *uid, size_t len)
+ * uid; false if absent or of another type. A string of len bytes or more
+ * is refused with *too_long set to its length. */
+static bool user_id_of(json_t *cd, char *uid, size_t len, size_t *too_long)
 {
     json_t *v = json_object_get(cd, "user_id");
+    *too_long = 0;
     if (json_is_string(v) && json_string_length(v) > 0 &&
         strlen(json_string_value(v)) == json_string_length(v)) {
-        if (json_string_length(v) >= len)
+        if (json_string_length(v) >= len) {
+            *too_long = json_string_length(v);
             return false;
+        }
         snprintf(uid, len, "%s", json_string_value(v));
         return true;
     }
@@ -65,9 +69,17 @@ void gw_pusher_presence_subscribe(gw_pusher_conn *c, const char *channel, json_t
     }
     json_error_t jerr;
     json_t *cd = json_loads(cd_text, 0, &jerr);
-    char uid[256];
-    if (!json_is_object(cd) || !user_id_of(cd, uid, sizeof(uid))) {
+    /* the same bound as a signed-in user's id (gw_user.c) */
+    char uid[GW_PUSHER_USER_ID_MAX + 1];
+    size_t too_long = 0;
+    if (!json_is_object(cd) || !user_id_of(cd, uid, sizeof(uid), &too_long)) {
         json_decref(cd);
+        if (too_long) {
+            snprintf(msg, sizeof(msg), "The user_id is %zu bytes; the limit is %d", too_long,
+                     GW_PUSHER_USER_ID_MAX);
+            gw_pusher_subscription_error(c, channel, "InvalidChannelData", 400, msg);
+            return;
+        }
         gw_pusher_subscription_error(c, channel, "InvalidChannelData", 400,
                                      "channel_data must be a JSON object with a user_id (a "
                                      "non-empty string or a number)");

@@ -332,9 +332,11 @@ static void test_rate_limits(void **state)
     run_as(&r, "GET", "/apps/lim/channels", "", OK, "lim-key", "lim-secret");
     assert_int_equal(r.status, 200);
     assert_string_equal(r.query_op, "channels");
+    gw_api_response_free(&r);
     run_as(&r, "GET", "/apps/lim/channels/x", "", OK, "lim-key", "lim-secret");
     assert_int_equal(r.status, 200);
     assert_string_equal(r.query_op, "channel");
+    gw_api_response_free(&r);
     run_as(&r, "GET", "/apps/lim/channels", "", OK, "lim-key", "lim-secret");
     expect_error(&r, 429, "2 read requests per second");
     assert_null(r.query_op);
@@ -344,6 +346,7 @@ static void test_rate_limits(void **state)
     run_as(&r, "GET", "/apps/lim/channels", "", OK, "lim-key", "lim-secret");
     assert_int_equal(r.status, 200);
     assert_string_equal(r.query_op, "channels");
+    gw_api_response_free(&r);
     /* the default app is unlimited */
     for (int i = 0; i < 50; i++) {
         run(&r, "POST", "/apps/app-id/events", ev, OK);

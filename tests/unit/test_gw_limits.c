@@ -3,6 +3,7 @@
  * other gateways' reports (fresh and stale), what gets reported when, and
  * the backend / read windows per app.
  */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,6 +55,23 @@ static void test_remote(void **state)
     assert_false(gw_limits_conn_open(l, &a, 2000));
     /* the reporting gateway died: its count stops counting */
     assert_true(gw_limits_conn_open(l, &a, 2000 + GW_LIMITS_STALE_MS));
+    gw_limits_free(l);
+}
+
+/* Counts from other gateways arrive through a broker and may be absurd:
+ * the sum saturates instead of overflowing (UBSan would abort). */
+static void test_remote_absurd(void **state)
+{
+    (void)state;
+    gw_limits *l = gw_limits_new();
+    hc_app a = app("a", 1000);
+    assert_true(gw_limits_conn_open(l, &a, 1000));
+    gw_limits_remote(l, &a, "7", LONG_MAX, 1000);
+    gw_limits_remote(l, &a, "8", LONG_MAX, 1000);
+    gw_limits_remote(l, &a, "9", LONG_MIN, 1000);
+    assert_false(gw_limits_conn_open(l, &a, 1000));
+    /* once those reports are stale, connections are admitted again */
+    assert_true(gw_limits_conn_open(l, &a, 1000 + GW_LIMITS_STALE_MS));
     gw_limits_free(l);
 }
 
@@ -130,9 +148,8 @@ static void test_rates(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_local),
-        cmocka_unit_test(test_remote),
-        cmocka_unit_test(test_report),
+        cmocka_unit_test(test_local),         cmocka_unit_test(test_remote),
+        cmocka_unit_test(test_remote_absurd), cmocka_unit_test(test_report),
         cmocka_unit_test(test_rates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "gw_pusher.h"
+#include "hc_sig.h"
 #include "hc_apps.h"
 
 typedef struct fake {
@@ -164,6 +165,43 @@ static void test_member_size_limit(void **state)
     assert_non_null(strstr(t->f.last, "limit is 10"));
 }
 
+/* Signs channel_data (raw JSON, no quotes inside but those of its keys)
+ * for socket 1234.1234 on presence-foobar and subscribes with it. */
+static void subscribe_signed(ctx *t, const char *cd)
+{
+    char signed_text[1024], hex[65], escaped[1024];
+    snprintf(signed_text, sizeof(signed_text), "1234.1234:presence-foobar:%s", cd);
+    hc_hmac_sha256_hex(t->app.secret, strlen(t->app.secret), signed_text, strlen(signed_text), hex);
+    size_t o = 0;
+    for (const char *p = cd; *p && o + 3 < sizeof(escaped); p++) {
+        if (*p == '"')
+            escaped[o++] = '\\';
+        escaped[o++] = *p;
+    }
+    escaped[o] = '\0';
+    subscribe(t, hex, escaped);
+}
+
+/* A user_id longer than a signed-in user's (200) is refused, saying so. */
+static void test_user_id_too_long(void **state)
+{
+    ctx *t = *state;
+    char cd[512], id[202];
+    memset(id, 'u', 201);
+    id[201] = '\0';
+    snprintf(cd, sizeof(cd), "{\"user_id\":\"%s\"}", id);
+    subscribe_signed(t, cd);
+    assert_int_equal(t->f.joins, 0);
+    assert_false(t->f.subscribed);
+    assert_non_null(strstr(t->f.last, "\"type\":\"InvalidChannelData\""));
+    assert_non_null(strstr(t->f.last, "user_id is 201 bytes; the limit is 200"));
+    id[200] = '\0'; /* 200 is fine */
+    snprintf(cd, sizeof(cd), "{\"user_id\":\"%s\"}", id);
+    subscribe_signed(t, cd);
+    assert_int_equal(t->f.joins, 1);
+    assert_true(t->f.subscribed);
+}
+
 static void test_channel_full(void **state)
 {
     ctx *t = *state;
@@ -192,6 +230,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_missing_user_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_size_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_id_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_channel_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_after_unsubscribe_is_dropped, setup, teardown),
     };
