@@ -72,6 +72,10 @@ typedef struct gw_pusher_io {
      * gw_pusher_presence_joined. NULL: presence is refused. */
     void (*presence_join)(void *ud, const char *channel, const char *user_id,
                           const char *user_info);
+    /* subscription_succeeded was just sent on a presence-cache- channel:
+     * the callee sends its last event or pusher:cache_miss (gw_recovery).
+     * May be NULL: no replay. */
+    void (*cache_replay)(void *ud, const char *channel);
 } gw_pusher_io;
 
 typedef struct gw_pusher_conn {

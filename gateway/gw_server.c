@@ -183,6 +183,13 @@ static void presence_joined(void *ud, void *conn, const char *channel, const cha
     gw_pusher_presence_joined(&c->pusher, channel, error, json, len);
 }
 
+static void io_cache_replay(void *ud, const char *channel)
+{
+    gw_conn *c = ud;
+    if (c->srv->rec)
+        gw_recovery_cache(c->srv->rec, &c->sub, c->pusher.app->id, channel);
+}
+
 static const gw_pusher_io pusher_io = {
     .send = io_send,
     .close = io_close,
@@ -192,6 +199,7 @@ static const gw_pusher_io pusher_io = {
     .publish = io_publish,
     .recover = io_recover,
     .presence_join = io_presence_join,
+    .cache_replay = io_cache_replay,
 };
 
 /* ---- gw_subs hooks --------------------------------------------------- */
