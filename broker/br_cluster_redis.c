@@ -49,6 +49,7 @@ static cr_script cr_scripts[] = {
     {"channels", BR_LUA_CLUSTER_CHANNELS, NULL, 0, ""},
     {"users", BR_LUA_CLUSTER_USERS, NULL, 0, ""},
     {"sweep", BR_LUA_CLUSTER_SWEEP, NULL, 0, ""},
+    {"online", BR_LUA_CLUSTER_ONLINE, NULL, 0, ""},
 };
 #define CR_NSCRIPTS (sizeof(cr_scripts) / sizeof(cr_scripts[0]))
 static int cr_scripts_users; /* instances sharing the texts above */
@@ -268,6 +269,14 @@ static void cr_call(br_cluster *base, const Herald__ClusterCall *call, br_cluste
         req_str(r, (call->flags & 1) ? "1" : "0");
     } else if (!strcmp(op, "channel") || !strcmp(op, "channels")) {
         req_u64(r, call->flags);
+    } else if (!strcmp(op, "online")) {
+        hc_sbuf ids = HC_SBUF_INIT; /* user ids never hold a newline */
+        for (size_t i = 0; i < call->n_user_ids; i++) {
+            hc_sbuf_puts(&ids, i ? "\n" : "");
+            hc_sbuf_puts(&ids, call->user_ids[i]);
+        }
+        req_arg(r, ids.data, ids.len);
+        hc_sbuf_free(&ids);
     }
     if (!req_send(r)) {
         done(arg, "redis unavailable", NULL, 0);

@@ -61,6 +61,7 @@ static const hc_app_limit hc_app_limits[] = {
      offsetof(hc_app, max_presence_member_bytes)},
     {"userAuthenticationTimeout", "USER_AUTHENTICATION_TIMEOUT", 1, HC_LIM_LONG,
      offsetof(hc_app, user_auth_timeout_ms)},
+    {"maxWatchlistSize", "MAX_WATCHLIST_SIZE", 1, HC_LIM_SIZE, offsetof(hc_app, max_watchlist)},
 };
 #define HC_APP_NLIMITS (sizeof hc_app_limits / sizeof hc_app_limits[0])
 
@@ -128,6 +129,7 @@ void hc_app_defaults(hc_app *a)
     a->user_auth_timeout_ms = 30000;
     a->webhooks = NULL;
     a->subscription_count = false;
+    a->max_watchlist = 100;
 }
 
 /* Stores v (already scaled) into the limit's field; a negative value means

@@ -38,6 +38,7 @@ typedef struct hc_app {
     char *webhooks;                   /* the app's webhooks as compact JSON (an array), or NULL */
     struct hc_history *history;       /* "history" rules (hc_history.h); NULL: none */
     bool subscription_count;          /* pusher_internal:subscription_count, default off */
+    size_t max_watchlist;             /* user ids in a sign-in's watchlist, default 100 */
 } hc_app;
 
 typedef struct hc_apps hc_apps;

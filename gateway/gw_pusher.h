@@ -76,6 +76,11 @@ typedef struct gw_pusher_io {
      * the callee sends its last event or pusher:cache_miss (gw_recovery).
      * May be NULL: no replay. */
     void (*cache_replay)(void *ud, const char *channel);
+    /* The connection has just signed in as its user_id (previous: the user
+     * it was signed in as before, "" if none), watching watchlist[0..n)
+     * (n 0: no watchlist): the callee marks the user online in the cluster
+     * and follows the watched users (gw_watchlist). May be NULL. */
+    void (*signed_in)(void *ud, const char *previous, const char *const *watchlist, size_t n);
 } gw_pusher_io;
 
 typedef struct gw_pusher_conn {

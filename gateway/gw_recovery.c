@@ -150,9 +150,11 @@ static void send_events(gw_recovery *r, gw_subscriber *s, const Herald__ReplayRe
             continue;
         hc_sbuf b = HC_SBUF_INIT;
         gw_subs_frame_event(&b, ev);
-        hc_rbuf *f = hc_rbuf_from(r->headroom, b.data, b.len);
-        gw_subs_push(r->subs, s, f);
-        hc_rbuf_unref(f);
+        if (b.len) { /* empty: an event subscribers never see */
+            hc_rbuf *f = hc_rbuf_from(r->headroom, b.data, b.len);
+            gw_subs_push(r->subs, s, f);
+            hc_rbuf_unref(f);
+        }
         hc_sbuf_free(&b);
     }
 }

@@ -20,6 +20,7 @@
 #include "gw_pusher.h"
 #include "gw_user.h"
 #include "gw_recovery.h"
+#include "gw_watchlist.h"
 #include "hc_channel.h"
 #include "gw_server_int.h"
 #include "hc_clock.h"
@@ -107,7 +108,7 @@ static void left_channel(void *ud, const char *app_id, const char *channel, size
     (void)count;
     gw_conn *c = ud;
     gw_presence *p = c->srv->presence;
-    if (!p)
+    if (!p || gw_watchlist_channel(channel)) /* watch channels are not counted */
         return;
     if (hc_channel_type_of(channel) == HC_CH_PRESENCE)
         gw_presence_leave(p, app_id, channel, c->socket_id);
@@ -180,7 +181,8 @@ static void presence_joined(void *ud, void *conn, const char *channel, const cha
 {
     (void)ud;
     gw_conn *c = conn;
-    gw_pusher_presence_joined(&c->pusher, channel, error, json, len);
+    if (c) /* NULL: an online membership (gw_watchlist) */
+        gw_pusher_presence_joined(&c->pusher, channel, error, json, len);
 }
 
 static void io_cache_replay(void *ud, const char *channel)
@@ -188,6 +190,14 @@ static void io_cache_replay(void *ud, const char *channel)
     gw_conn *c = ud;
     if (c->srv->rec)
         gw_recovery_cache(c->srv->rec, &c->sub, c->pusher.app->id, channel);
+}
+
+static void io_signed_in(void *ud, const char *previous, const char *const *watchlist, size_t n)
+{
+    gw_conn *c = ud;
+    if (c->srv->watch)
+        gw_watchlist_signed_in(c->srv->watch, &c->sub, c->pusher.app, c->socket_id, previous,
+                               c->pusher.user_id, watchlist, n);
 }
 
 static const gw_pusher_io pusher_io = {
@@ -200,6 +210,7 @@ static const gw_pusher_io pusher_io = {
     .recover = io_recover,
     .presence_join = io_presence_join,
     .cache_replay = io_cache_replay,
+    .signed_in = io_signed_in,
 };
 
 /* ---- gw_subs hooks --------------------------------------------------- */
@@ -395,6 +406,8 @@ static void ws_closed(gw_server *s, gw_pss *pss)
     }
     if (c->quota_counted)
         gw_limits_conn_close(s->limits, c->pusher.app);
+    if (s->watch && c->pusher.user_id[0])
+        gw_watchlist_closed(s->watch, c->pusher.app->id, c->socket_id, c->pusher.user_id);
     if (s->presence) {
         gw_presence_forget(s->presence, c);
         gw_subscriber_each(&c->sub, left_channel, c);
@@ -686,6 +699,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     s->rec = gw_recovery_new(s->subs, link, LWS_PRE);
     gw_presence_config pc = {cfg->gateway_id, cfg->presence_liveness_ms, presence_joined, s};
     s->presence = gw_presence_new(loop, link, s->subs, apps, &pc);
+    s->watch = gw_watchlist_new(s->subs, s->presence, link, LWS_PRE);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
@@ -830,6 +844,8 @@ void gw_server_stop(gw_server *s)
     s->stopping = true;
     /* the caller closes the link next: forget it now */
     gw_link_set_handler(s->link, NULL, NULL);
+    gw_watchlist_free(s->watch);
+    s->watch = NULL;
     gw_presence_stop(s->presence);
     s->presence = NULL;
     s->link = NULL;
@@ -859,6 +875,7 @@ void gw_server_free(gw_server *s)
     s->link = NULL; /* may already be gone: leave it alone */
     gw__http_detach_all(s);
     gw_recovery_free(s->rec);
+    gw_watchlist_free(s->watch);
     gw_subs_free(s->subs);
     gw_limits_free(s->limits);
     free(s->host);
