@@ -50,6 +50,7 @@ static cr_script cr_scripts[] = {
     {"users", BR_LUA_CLUSTER_USERS, NULL, 0, ""},
     {"sweep", BR_LUA_CLUSTER_SWEEP, NULL, 0, ""},
     {"online", BR_LUA_CLUSTER_ONLINE, NULL, 0, ""},
+    {"apps", BR_LUA_CLUSTER_APPS, NULL, 0, ""},
 };
 #define CR_NSCRIPTS (sizeof(cr_scripts) / sizeof(cr_scripts[0]))
 static int cr_scripts_users; /* instances sharing the texts above */
@@ -277,6 +278,10 @@ static void cr_call(br_cluster *base, const Herald__ClusterCall *call, br_cluste
         }
         req_arg(r, ids.data, ids.len);
         hc_sbuf_free(&ids);
+    } else if (!strcmp(op, "apps")) {
+        char v[24]; /* the version the gateway has; -1: everything */
+        snprintf(v, sizeof(v), "%lld", (long long)call->count);
+        req_str(r, v);
     }
     if (!req_send(r)) {
         done(arg, "redis unavailable", NULL, 0);

@@ -810,6 +810,25 @@ void gw_server_collect(gw_server *s)
     hc_metric_set(gw_m.draining, NULL, s->draining ? 1 : 0);
 }
 
+void gw_server_app_changed(gw_server *s, const hc_app *app, bool removed)
+{
+    if (!removed && s->link && app->max_connections >= 0)
+        gw_link_subscribe(s->link, app->id, GW_LIMITS_CHANNEL);
+    if (!removed && app->enabled)
+        return;
+    size_t n = 0;
+    for (gw_conn *c = s->conns; c; c = c->next) {
+        if (c->pusher.app != app || c->closing || c->pusher.closed)
+            continue;
+        gw_pusher_fatal(&c->pusher, removed ? GW_PUSHER_APP_UNKNOWN : GW_PUSHER_APP_DISABLED,
+                        removed ? "App removed: it no longer exists" : "App disabled");
+        n++;
+    }
+    if (n)
+        hc_info_ctx(app->id, NULL, NULL, "app %s: %zu connection(s) closed",
+                    removed ? "removed" : "disabled", n);
+}
+
 /* Ends the drain: closes the sweep timer and starts lws's destroy. */
 static void destroy_now(gw_server *s)
 {
