@@ -111,7 +111,10 @@ static void apply_entry(gw_apps_view *v, hc_apps *apps, const char *id, view_ent
     int r = hc_apps_put(apps, &a, &out, err, sizeof(err));
     hc_app_clear(&a);
     if (r < 0) {
+        /* another app holds the key: try again at the next full read, by
+         * when that one may have let it go */
         hc_warn("app %s in Redis ignored: %s", id, err);
+        ve->text[0] = '\0';
         return;
     }
     ve->applied = true;
