@@ -699,7 +699,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     s->rec = gw_recovery_new(s->subs, link, LWS_PRE);
     gw_presence_config pc = {cfg->gateway_id, cfg->presence_liveness_ms, presence_joined, s};
     s->presence = gw_presence_new(loop, link, s->subs, apps, &pc);
-    s->watch = gw_watchlist_new(s->subs, s->presence, link, LWS_PRE);
+    s->watch = gw_watchlist_new(s->subs, s->presence, link, s->rec, LWS_PRE);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_recovery.h"
 #include "hc_buf.h"
 #include "hc_log.h"
 #include "hc_mem.h"
@@ -25,6 +26,7 @@ struct gw_watchlist {
     gw_subs *subs;
     gw_presence *presence;
     gw_link *link;
+    gw_recovery *rec;
     size_t headroom;
     size_t inflight;
     bool closed;
@@ -36,6 +38,7 @@ typedef struct w_call {
     size_t n;
     char **channels;
     uint64_t *holds;
+    bool *fresh; /* the channel had no local subscriber: its interest is new */
 } w_call;
 
 static bool starts_with(const char *s, const char *prefix)
@@ -134,9 +137,11 @@ bool gw_watchlist_initial(hc_sbuf *b, const char *json, size_t len)
 
 /* ---- the server side --------------------------------------------------- */
 
-gw_watchlist *gw_watchlist_new(gw_subs *subs, gw_presence *presence, gw_link *link, size_t headroom)
+gw_watchlist *gw_watchlist_new(gw_subs *subs, gw_presence *presence, gw_link *link,
+                               struct gw_recovery *rec, size_t headroom)
 {
     gw_watchlist *w = hc_calloc(1, sizeof(*w));
+    w->rec = rec;
     w->subs = subs;
     w->presence = presence;
     w->link = link;
@@ -152,6 +157,7 @@ void gw_watchlist_free(gw_watchlist *w)
     w->subs = NULL;
     w->presence = NULL;
     w->link = NULL;
+    w->rec = NULL;
     if (!w->inflight)
         free(w);
 }
@@ -163,6 +169,7 @@ static void call_free(w_call *c)
         free(c->channels[i]);
     free(c->channels);
     free(c->holds);
+    free(c->fresh);
     free(c->app_id);
     free(c);
     if (--w->inflight == 0 && w->closed)
@@ -203,6 +210,10 @@ static void on_online(void *ud, const char *error, const char *json, size_t len)
         json_int_t off = json_integer_value(json_array_get(row, 3));
         uint64_t at = off > 0 ? (uint64_t)off : 0;
         gw_subs_release(w->subs, held, c->app_id, c->channels[i], epoch, at, at);
+        /* A new interest may have become effective at its broker only
+         * after the answer was read: catch up from that position. */
+        if (epoch && c->fresh[i] && w->rec)
+            gw_recovery_rehome(w->rec, c->app_id, c->channels[i]);
     }
     json_decref(rows);
     call_free(c);
@@ -260,9 +271,11 @@ void gw_watchlist_signed_in(gw_watchlist *w, gw_subscriber *s, const hc_app *app
     c->app_id = hc_strdup(app->id);
     c->channels = hc_calloc(n, sizeof(*c->channels));
     c->holds = hc_calloc(n, sizeof(*c->holds));
+    c->fresh = hc_calloc(n, sizeof(*c->fresh));
     c->n = n;
     for (size_t i = 0; i < n; i++) {
         c->channels[i] = online_channel(ids[i]);
+        c->fresh[i] = gw_subs_local_count(w->subs, app->id, c->channels[i]) == 0;
         gw_subs_join(w->subs, s, app->id, c->channels[i]);
         c->holds[i] = gw_subs_hold(w->subs, s, app->id, c->channels[i]);
     }

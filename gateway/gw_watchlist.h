@@ -16,8 +16,9 @@
  * one Redis script, which watched users are online and each channel's
  * position; the connection's live frames on those channels are held until
  * the answer, then it gets the initial state ("online" and "offline"
- * lists) and the held events after that position, so no change is lost or
- * told twice. It does not parse sign-ins (gw_user does) nor write to
+ * lists) and the held events after that position, and a channel whose
+ * interest is new catches up from there in the stream (gw_recovery), so
+ * no change is lost or told twice. It does not parse sign-ins (gw_user does) nor write to
  * sockets (it queues frames through gw_subs). Created by gw_server; called
  * from its io glue (sign-in, close) and from gw_subs (framing).
  */
@@ -51,10 +52,11 @@ bool gw_watchlist_initial(struct hc_sbuf *b, const char *json, size_t len);
 
 typedef struct gw_watchlist gw_watchlist;
 
-/* subs, presence and link are borrowed; headroom: bytes in front of each
- * frame (LWS_PRE). */
+struct gw_recovery;
+/* subs, presence, link and rec (catch-up after a new interest) are
+ * borrowed; headroom: bytes in front of each frame (LWS_PRE). */
 gw_watchlist *gw_watchlist_new(gw_subs *subs, gw_presence *presence, gw_link *link,
-                               size_t headroom);
+                               struct gw_recovery *rec, size_t headroom);
 /* Stops using subs, presence and link; freed once the calls in flight
  * are answered. */
 void gw_watchlist_free(gw_watchlist *w);
