@@ -29,11 +29,12 @@ struct gw_server {
     const hc_apps *apps;
     gw_link *link; /* NULL once stopping */
     gw_subs *subs;
-    gw_limits *limits;          /* per-app connection counts and HTTP rates */
-    struct gw_recovery *rec;    /* resume, rewind, gap repair (gw_recovery.c) */
-    gw_presence *presence;      /* NULL once stopping */
-    struct gw_watchlist *watch; /* online users, watchlists; NULL once stopping */
-    struct lws_context *ctx;    /* NULL once lws finished destroying it */
+    /* online users and watchlists (gw_watchlist.c); NULL once stopping */
+    struct gw_watchlist *watch;
+    gw_limits *limits;       /* per-app connection counts and HTTP rates */
+    struct gw_recovery *rec; /* resume, rewind, gap repair (gw_recovery.c) */
+    gw_presence *presence;   /* NULL once stopping */
+    struct lws_context *ctx; /* NULL once lws finished destroying it */
     struct lws_vhost *vhost;
     int port;
     uv_timer_t sweep;
