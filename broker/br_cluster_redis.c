@@ -50,6 +50,8 @@ static cr_script cr_scripts[] = {
     {"users", BR_LUA_CLUSTER_USERS, NULL, 0, ""},
     {"sweep", BR_LUA_CLUSTER_SWEEP, NULL, 0, ""},
     {"webhook", BR_LUA_CLUSTER_WEBHOOK, NULL, 0, ""},
+    {"online", BR_LUA_CLUSTER_ONLINE, NULL, 0, ""},
+    {"apps", BR_LUA_CLUSTER_APPS, NULL, 0, ""},
 };
 #define CR_NSCRIPTS (sizeof(cr_scripts) / sizeof(cr_scripts[0]))
 static int cr_scripts_users; /* instances sharing the texts above */
@@ -271,6 +273,18 @@ static void cr_call(br_cluster *base, const Herald__ClusterCall *call, br_cluste
         req_u64(r, call->flags);
     } else if (!strcmp(op, "webhook")) {
         req_arg(r, (const char *)call->webhook.data, call->webhook.len);
+    } else if (!strcmp(op, "online")) {
+        hc_sbuf ids = HC_SBUF_INIT; /* user ids never hold a newline */
+        for (size_t i = 0; i < call->n_user_ids; i++) {
+            hc_sbuf_puts(&ids, i ? "\n" : "");
+            hc_sbuf_puts(&ids, call->user_ids[i]);
+        }
+        req_arg(r, ids.data, ids.len);
+        hc_sbuf_free(&ids);
+    } else if (!strcmp(op, "apps")) {
+        char v[24]; /* the version the gateway has; -1: everything */
+        snprintf(v, sizeof(v), "%lld", (long long)call->count);
+        req_str(r, v);
     }
     if (!req_send(r)) {
         done(arg, "redis unavailable", NULL, 0);

@@ -121,6 +121,7 @@ void br_core_replay(br_core *c, br_core_link *l, const Herald__ReplayRequest *r)
         q.since_offset = r->since_offset;
     } else {
         q.rewind = r->rewind;
+        q.cache = r->cache && r->rewind == 1;
     }
     q.limit = r->limit && r->limit < BR_REPLAY_LIMIT_MAX ? r->limit : BR_REPLAY_LIMIT_MAX;
     rp_wait *w = hc_calloc(1, sizeof(*w));

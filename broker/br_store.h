@@ -45,7 +45,9 @@ typedef struct br_replay_query {
     uint64_t since_offset;
     uint32_t rewind;
     uint32_t limit;
-    bool page; /* see herald.ReplayRequest.page */
+    bool page;  /* see herald.ReplayRequest.page */
+    bool cache; /* rewind 1: the last entry that is not pusher_internal:
+                   (herald.ReplayRequest.cache) */
 } br_replay_query;
 
 /* Outcome of one replay. error is NULL on success; epoch ("" when the

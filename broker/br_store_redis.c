@@ -903,6 +903,7 @@ static void rs_replay(br_store *base, const char *app_id, const char *channel,
     char num[24], lim[16];
     const char *mode = q->page          ? "page"
                        : q->since_epoch ? "since"
+                       : q->cache       ? "cache"
                        : q->rewind      ? "rewind"
                                         : "position";
     snprintf(num, sizeof(num), "%llu",

@@ -26,6 +26,12 @@ struct hc_apps {
     hc_app **items; /* owned */
     size_t n, cap;
     hc_map by_id, by_key; /* values point into items */
+    hc_app **gone;        /* removed apps (hc_apps_remove), owned */
+    size_t ngone;
+    void **old; /* strings replaced by hc_apps_put, freed at the end */
+    size_t nold;
+    void **old_hist; /* hc_history sets replaced by hc_apps_put, freed at the end */
+    size_t nold_hist;
 };
 
 /* One numeric limit: JSON field name, default-app env suffix, and where it
@@ -61,6 +67,7 @@ static const hc_app_limit hc_app_limits[] = {
      offsetof(hc_app, max_presence_member_bytes)},
     {"userAuthenticationTimeout", "USER_AUTHENTICATION_TIMEOUT", 1, HC_LIM_LONG,
      offsetof(hc_app, user_auth_timeout_ms)},
+    {"maxWatchlistSize", "MAX_WATCHLIST_SIZE", 1, HC_LIM_SIZE, offsetof(hc_app, max_watchlist)},
 };
 #define HC_APP_NLIMITS (sizeof hc_app_limits / sizeof hc_app_limits[0])
 
@@ -103,6 +110,17 @@ void hc_apps_free(hc_apps *apps)
         free(apps->items[i]);
     }
     free(apps->items);
+    for (size_t i = 0; i < apps->ngone; i++) {
+        hc_app_free_strings(apps->gone[i]);
+        free(apps->gone[i]);
+    }
+    free(apps->gone);
+    for (size_t i = 0; i < apps->nold; i++)
+        free(apps->old[i]);
+    free(apps->old);
+    for (size_t i = 0; i < apps->nold_hist; i++)
+        hc_history_free(apps->old_hist[i]);
+    free(apps->old_hist);
     hc_map_free(&apps->by_id);
     hc_map_free(&apps->by_key);
     free(apps);
@@ -128,6 +146,7 @@ void hc_app_defaults(hc_app *a)
     a->user_auth_timeout_ms = 30000;
     a->webhooks = NULL;
     a->subscription_count = false;
+    a->max_watchlist = 100;
 }
 
 /* Stores v (already scaled) into the limit's field; a negative value means
@@ -522,4 +541,110 @@ size_t hc_apps_count(const hc_apps *apps)
 const hc_app *hc_apps_at(const hc_apps *apps, size_t i)
 {
     return i < apps->n ? apps->items[i] : NULL;
+}
+
+/* ---- changes at run time -------------------------------------------------- */
+
+bool hc_app_parse_json(const char *json, size_t len, hc_app *a, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!obj) {
+        hc_app_defaults(a);
+        snprintf(err, errlen, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+        return false;
+    }
+    bool ok = hc_app_from_json(obj, 0, a, err, errlen);
+    json_decref(obj);
+    if (!ok)
+        hc_app_free_strings(a);
+    return ok;
+}
+
+void hc_app_clear(hc_app *a)
+{
+    hc_app_free_strings(a);
+}
+
+/* Keeps p (a string, or an hc_history when history is set) until
+ * hc_apps_free: whoever read it from the app may still hold it. */
+static void hc_apps_keep(hc_apps *apps, void *p, bool history)
+{
+    if (!p)
+        return;
+    void ***arr = history ? &apps->old_hist : &apps->old;
+    size_t *n = history ? &apps->nold_hist : &apps->nold;
+    *arr = hc_realloc(*arr, (*n + 1) * sizeof(**arr));
+    (*arr)[(*n)++] = p;
+}
+
+static void hc_apps_push(hc_app ***arr, size_t *n, size_t *cap, hc_app *a)
+{
+    if (cap && *n == *cap) {
+        *cap = *cap ? *cap * 2 : 4;
+        *arr = hc_realloc(*arr, *cap * sizeof(**arr));
+    } else if (!cap) {
+        *arr = hc_realloc(*arr, (*n + 1) * sizeof(**arr));
+    }
+    (*arr)[(*n)++] = a;
+}
+
+int hc_apps_put(hc_apps *apps, const hc_app *a, const hc_app **out, char *err, size_t errlen)
+{
+    hc_app *cur = hc_map_get(&apps->by_id, a->id, strlen(a->id));
+    const hc_app *owner = hc_apps_by_key(apps, a->key);
+    if (owner && owner != cur) {
+        snprintf(err, errlen, "app key '%s' of app '%s' belongs to app '%s'", a->key, a->id,
+                 owner->id);
+        return -1;
+    }
+    size_t gi = 0;
+    if (!cur) /* removed earlier: revive it */
+        for (; gi < apps->ngone && !cur; gi++)
+            if (strcmp(apps->gone[gi]->id, a->id) == 0)
+                cur = apps->gone[gi];
+    if (!cur) {
+        hc_apps_insert(apps, a);
+        *out = apps->items[apps->n - 1];
+        return 0;
+    }
+    bool revived = hc_map_get(&apps->by_id, a->id, strlen(a->id)) == NULL;
+    if (!revived)
+        hc_map_del(&apps->by_key, cur->key, strlen(cur->key));
+    char *id = cur->id;
+    hc_apps_keep(apps, cur->key, false);
+    hc_apps_keep(apps, cur->secret, false);
+    hc_apps_keep(apps, cur->webhooks, false);
+    hc_apps_keep(apps, cur->history, true);
+    *cur = *a;
+    cur->id = id;
+    cur->key = hc_strdup(a->key);
+    cur->secret = hc_strdup(a->secret ? a->secret : "");
+    cur->webhooks = a->webhooks ? hc_strdup(a->webhooks) : NULL;
+    cur->history = hc_history_copy(a->history);
+    if (revived) {
+        apps->gone[gi - 1] = apps->gone[--apps->ngone];
+        hc_apps_push(&apps->items, &apps->n, &apps->cap, cur);
+        hc_map_put(&apps->by_id, cur->id, strlen(cur->id), cur);
+    }
+    hc_map_put(&apps->by_key, cur->key, strlen(cur->key), cur);
+    *out = cur;
+    return revived ? 0 : 1;
+}
+
+const hc_app *hc_apps_remove(hc_apps *apps, const char *id)
+{
+    hc_app *a = id ? hc_map_del(&apps->by_id, id, strlen(id)) : NULL;
+    if (!a)
+        return NULL;
+    hc_map_del(&apps->by_key, a->key, strlen(a->key));
+    for (size_t i = 0; i < apps->n; i++) {
+        if (apps->items[i] == a) {
+            memmove(&apps->items[i], &apps->items[i + 1], (apps->n - i - 1) * sizeof(*apps->items));
+            apps->n--;
+            break;
+        }
+    }
+    hc_apps_push(&apps->gone, &apps->ngone, NULL, a);
+    return a;
 }

@@ -38,6 +38,7 @@ typedef struct hc_app {
     char *webhooks;                   /* the app's webhooks as compact JSON (an array), or NULL */
     struct hc_history *history;       /* "history" rules (hc_history.h); NULL: none */
     bool subscription_count;          /* pusher_internal:subscription_count, default off */
+    size_t max_watchlist;             /* user ids in a sign-in's watchlist, default 100 */
 } hc_app;
 
 typedef struct hc_apps hc_apps;
@@ -60,5 +61,22 @@ const hc_app *hc_apps_by_id(const hc_apps *apps, const char *id);
 const hc_app *hc_apps_by_key(const hc_apps *apps, const char *key);
 size_t hc_apps_count(const hc_apps *apps);
 const hc_app *hc_apps_at(const hc_apps *apps, size_t i);
+
+/* ---- changes at run time (apps from Redis: gateway/gw_apps_redis.c) ----
+ * An app's hc_app never moves or goes away before hc_apps_free: a change
+ * is made in place (replaced strings are kept until then), a removed app
+ * leaves the lookups and hc_apps_at but stays valid for whoever holds it. */
+
+/* Parses one app object (Soketi's field names) into a; false with err. On
+ * true the caller releases a with hc_app_clear. */
+bool hc_app_parse_json(const char *json, size_t len, hc_app *a, char *err, size_t errlen);
+/* Frees what hc_app_parse_json allocated in a. */
+void hc_app_clear(hc_app *a);
+/* Adds a (copied) or, when an app with its id exists (or was removed),
+ * changes that one in place to a. Returns 0 when added, 1 when changed, -1
+ * with err when a's key belongs to another app. *out: the app in apps. */
+int hc_apps_put(hc_apps *apps, const hc_app *a, const hc_app **out, char *err, size_t errlen);
+/* Takes app id out of the lookups; returns it (still valid), or NULL. */
+const hc_app *hc_apps_remove(hc_apps *apps, const char *id);
 
 #endif

@@ -59,6 +59,7 @@ typedef struct gw_replay_req {
     uint32_t rewind;
     uint32_t limit; /* 0: the broker's maximum */
     bool page;      /* herald.ReplayRequest.page */
+    bool cache;     /* herald.ReplayRequest.cache (with rewind 1) */
 } gw_replay_req;
 
 /* The broker's answer (r->ok false with r->error when the read failed,

@@ -44,6 +44,7 @@ void gw__replays_add(hc_map *m, Herald__ReplayRequest *req, uint64_t id, const g
     req->rewind = r->rewind;
     req->limit = r->limit;
     req->page = r->page;
+    req->cache = r->cache;
     pending_replay *p = hc_calloc(1, sizeof(*p));
     p->id = id;
     p->deadline_ms = hc_mono_ms() + GW_REPLAY_DEADLINE_MS;

@@ -18,6 +18,7 @@
 
 #include <uv.h>
 
+#include "gw_apps_redis.h"
 #include "gw_link.h"
 #include "gw_metrics.h"
 #include "gw_outq.h"
@@ -63,6 +64,8 @@ typedef struct gw_config {
     char *link_tls_name;
     char *link_tls_cert;
     char *link_tls_key;
+    bool apps_redis;
+    long apps_refresh_ms;
 } gw_config;
 
 #define OPT(name, env, alt, type, def, help, field)                                                \
@@ -149,6 +152,12 @@ static const hc_opt options[] = {
         "PEM client certificate for brokers that require one (with --link-tls-key)", link_tls_cert),
     OPT("link-tls-key", "HERALD_LINK_TLS_KEY", NULL, HC_OPT_STRING, NULL,
         "PEM private key of --link-tls-cert", link_tls_key),
+    OPT("apps-redis", "HERALD_APPS_REDIS", NULL, HC_OPT_BOOL, "false",
+        "also serve the apps kept in Redis (hash herald:apps), added, changed and disabled "
+        "without a restart (docs/apps.md)",
+        apps_redis),
+    OPT("apps-refresh-ms", "HERALD_APPS_REFRESH_MS", NULL, HC_OPT_INT, "1000",
+        "with --apps-redis: milliseconds between checks of herald:apps:version", apps_refresh_ms),
 };
 #define NOPTS (sizeof(options) / sizeof(options[0]))
 
@@ -165,6 +174,7 @@ typedef struct gw_main {
     hc_opsd *opsd;
     long drain_seconds;
     bool stopping, draining, embedded;
+    gw_apps_redis *apps_redis; /* --apps-redis */
 } gw_main;
 
 static const char *env_lookup(const char *name)
@@ -256,6 +266,8 @@ static bool check_config(const gw_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "--history-size must be at least 1");
     else if (cfg->presence_liveness < 1 || cfg->presence_liveness > 3600)
         snprintf(err, errlen, "--presence-liveness must be 1..3600 s");
+    else if (cfg->apps_refresh_ms < 50 || cfg->apps_refresh_ms > 3600000)
+        snprintf(err, errlen, "--apps-refresh-ms must be 50..3600000");
     else if (cfg->max_subscriptions < 0)
         snprintf(err, errlen, "--max-subscriptions must not be negative (0 = unlimited)");
     else if ((cfg->tls_cert && cfg->tls_cert[0]) != (cfg->tls_key && cfg->tls_key[0]))
@@ -295,6 +307,8 @@ static void shutdown_all(gw_main *m)
     gw_tls_stop(m->tls);
     hc_opsd_close(m->opsd);
     m->opsd = NULL;
+    gw_apps_redis_stop(m->apps_redis);
+    m->apps_redis = NULL;
     gw_server_stop(m->server);
     gw_link_close(m->link, link_closed, m);
 }
@@ -378,8 +392,16 @@ static void report_handle(uv_handle_t *h, void *arg)
     hc_warn("handle still open at exit: %s", uv_handle_type_name(h->type));
 }
 
+/* gw_apps_changed_fn: an app from Redis changed. */
+static void app_changed(void *ud, const hc_app *app, gw_app_change what)
+{
+    gw_main *m = ud;
+    if (m->server && !m->stopping)
+        gw_server_app_changed(m->server, app, what == GW_APP_REMOVED);
+}
+
 /* Starts everything and runs the loop until a signal stops it. */
-static int serve(const gw_config *cfg, const hc_apps *apps)
+static int serve(const gw_config *cfg, hc_apps *apps)
 {
     char err[256];
     gw_main m;
@@ -469,6 +491,11 @@ static int serve(const gw_config *cfg, const hc_apps *apps)
         hc_metrics_free(m.metrics);
         return 1;
     }
+    if (cfg->apps_redis && !cfg->embedded)
+        m.apps_redis = gw_apps_redis_new(&m.loop, m.link, apps, (unsigned)cfg->apps_refresh_ms,
+                                         app_changed, &m);
+    else if (cfg->apps_redis)
+        hc_warn("--apps-redis needs brokers (Redis): ignored in embedded mode");
     uv_signal_init(&m.loop, &m.sigint);
     uv_signal_init(&m.loop, &m.sigterm);
     uv_signal_init(&m.loop, &m.sighup);

@@ -72,6 +72,15 @@ typedef struct gw_pusher_io {
      * gw_pusher_presence_joined. NULL: presence is refused. */
     void (*presence_join)(void *ud, const char *channel, const char *user_id,
                           const char *user_info);
+    /* subscription_succeeded was just sent on a presence-cache- channel:
+     * the callee sends its last event or pusher:cache_miss (gw_recovery).
+     * May be NULL: no replay. */
+    void (*cache_replay)(void *ud, const char *channel);
+    /* The connection has just signed in as its user_id (previous: the user
+     * it was signed in as before, "" if none), watching watchlist[0..n)
+     * (n 0: no watchlist): the callee marks the user online in the cluster
+     * and follows the watched users (gw_watchlist). May be NULL. */
+    void (*signed_in)(void *ud, const char *previous, const char *const *watchlist, size_t n);
 } gw_pusher_io;
 
 typedef struct gw_pusher_conn {

@@ -19,6 +19,7 @@
 
 #include "gw_pusher.h"
 #include "hc_buf.h"
+#include "hc_channel.h"
 #include "hc_sig.h"
 
 static const char *str_member(json_t *obj, const char *name)
@@ -139,4 +140,6 @@ void gw_pusher_presence_joined(gw_pusher_conn *c, const char *channel, const cha
     hc_sbuf_puts(&b, "}");
     c->io->send(c->ud, b.data, b.len);
     hc_sbuf_free(&b);
+    if (hc_channel_is_cache(channel) && c->io->cache_replay)
+        c->io->cache_replay(c->ud, channel);
 }

@@ -107,7 +107,13 @@ static void on_answer(void *ud, const Herald__ReplayResponse *resp);
 /* Sends the request for q (since epoch:offset, or rewind). */
 static void rq_send(rq *q, const char *since_epoch, uint64_t since_offset, uint32_t rewind)
 {
-    gw_replay_req req = {q->app_id, q->channel, since_epoch, since_offset, rewind, 0, false};
+    /* a cache channel's last event: skip pusher_internal: entries */
+    gw_replay_req req = {.app_id = q->app_id,
+                         .channel = q->channel,
+                         .since_epoch = since_epoch,
+                         .since_offset = since_offset,
+                         .rewind = rewind,
+                         .cache = q->cache_miss && !since_epoch && rewind == 1};
     gw_link_replay(q->r->link, &req, on_answer, q);
 }
 
@@ -152,9 +158,11 @@ static void send_events(gw_recovery *r, gw_subscriber *s, const Herald__ReplayRe
             continue;
         hc_sbuf b = HC_SBUF_INIT;
         gw_subs_frame_event(&b, ev);
-        hc_rbuf *f = hc_rbuf_from(r->headroom, b.data, b.len);
-        gw_subs_push(r->subs, s, f);
-        hc_rbuf_unref(f);
+        if (b.len) { /* empty: an event subscribers never see */
+            hc_rbuf *f = hc_rbuf_from(r->headroom, b.data, b.len);
+            gw_subs_push(r->subs, s, f);
+            hc_rbuf_unref(f);
+        }
         hc_sbuf_free(&b);
     }
 }
@@ -242,6 +250,18 @@ void gw_recovery_subscribe(gw_recovery *r, gw_subscriber *s, const char *app_id,
     } else {
         rq_send(q, NULL, 0, rewind);
     }
+}
+
+void gw_recovery_cache(gw_recovery *r, gw_subscriber *s, const char *app_id, const char *channel)
+{
+    uint64_t hold = gw_subs_hold(r->subs, s, app_id, channel);
+    if (!hold)
+        return;
+    rq *q = rq_new(r, RQ_SUBSCRIBE, app_id, channel);
+    q->hold = hold;
+    q->cache_miss = true;
+    q->answered = true; /* the caller sent subscription_succeeded */
+    rq_send(q, NULL, 0, 1);
 }
 
 void gw_recovery_gap(gw_recovery *r, const char *app_id, const char *channel, const char *epoch,

@@ -42,6 +42,11 @@ void gw_recovery_on_cache_miss(gw_recovery *r, gw_recovery_miss_fn fn, void *ud)
 void gw_recovery_subscribe(gw_recovery *r, gw_subscriber *s, const char *app_id,
                            const char *channel, const char *since, uint32_t rewind,
                            bool cache_miss);
+/* s has just been told subscription_succeeded on the cache channel
+ * (app_id, channel) (presence-cache-: with the members): sends its last
+ * event that is not pusher_internal:, or pusher:cache_miss, before any
+ * live event that follows. */
+void gw_recovery_cache(gw_recovery *r, gw_subscriber *s, const char *app_id, const char *channel);
 /* gw_subs gap hook: fetch what follows (epoch, last). */
 void gw_recovery_gap(gw_recovery *r, const char *app_id, const char *channel, const char *epoch,
                      uint64_t last);

@@ -23,6 +23,7 @@
 #include "gw_user.h"
 #include "gw_webhooks.h"
 #include "gw_recovery.h"
+#include "gw_watchlist.h"
 #include "hc_channel.h"
 #include "gw_server_int.h"
 #include "hc_clock.h"
@@ -113,7 +114,7 @@ static void left_channel(void *ud, const char *app_id, const char *channel, size
     gw_conn *c = ud;
     gw_webhooks_count_changed(c->srv->wh, app_id, channel);
     gw_presence *p = c->srv->presence;
-    if (!p)
+    if (!p || gw_watchlist_channel(channel)) /* watch channels are not counted */
         return;
     if (hc_channel_type_of(channel) == HC_CH_PRESENCE)
         gw_presence_leave(p, app_id, channel, c->socket_id);
@@ -187,7 +188,23 @@ static void presence_joined(void *ud, void *conn, const char *channel, const cha
 {
     (void)ud;
     gw_conn *c = conn;
-    gw_pusher_presence_joined(&c->pusher, channel, error, json, len);
+    if (c) /* NULL: an online membership (gw_watchlist) */
+        gw_pusher_presence_joined(&c->pusher, channel, error, json, len);
+}
+
+static void io_cache_replay(void *ud, const char *channel)
+{
+    gw_conn *c = ud;
+    if (c->srv->rec)
+        gw_recovery_cache(c->srv->rec, &c->sub, c->pusher.app->id, channel);
+}
+
+static void io_signed_in(void *ud, const char *previous, const char *const *watchlist, size_t n)
+{
+    gw_conn *c = ud;
+    if (c->srv->watch)
+        gw_watchlist_signed_in(c->srv->watch, &c->sub, c->pusher.app, c->socket_id, previous,
+                               c->pusher.user_id, watchlist, n);
 }
 
 static const gw_pusher_io pusher_io = {
@@ -199,6 +216,8 @@ static const gw_pusher_io pusher_io = {
     .publish = io_publish,
     .recover = io_recover,
     .presence_join = io_presence_join,
+    .cache_replay = io_cache_replay,
+    .signed_in = io_signed_in,
 };
 
 /* ---- gw_subs hooks --------------------------------------------------- */
@@ -403,6 +422,8 @@ static void ws_closed(gw_server *s, gw_pss *pss)
     }
     if (c->quota_counted)
         gw_limits_conn_close(s->limits, c->pusher.app);
+    if (s->watch && c->pusher.user_id[0])
+        gw_watchlist_closed(s->watch, c->pusher.app->id, c->socket_id, c->pusher.user_id);
     if (s->presence) {
         gw_presence_forget(s->presence, c);
         gw_subscriber_each(&c->sub, left_channel, c);
@@ -716,6 +737,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     gw_presence_config pc = {cfg->gateway_id, cfg->presence_liveness_ms, presence_joined, s};
     s->presence = gw_presence_new(loop, link, s->subs, apps, &pc);
     s->rebal = gw__rebalancer_new(s);
+    s->watch = gw_watchlist_new(s->subs, s->presence, link, s->rec, LWS_PRE);
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
@@ -849,6 +871,25 @@ void gw_server_collect(gw_server *s)
     hc_metric_set(gw_m.draining, NULL, s->draining ? 1 : 0);
 }
 
+void gw_server_app_changed(gw_server *s, const hc_app *app, bool removed)
+{
+    if (!removed && s->link && app->max_connections >= 0)
+        gw_link_subscribe(s->link, app->id, GW_LIMITS_CHANNEL);
+    if (!removed && app->enabled)
+        return;
+    size_t n = 0;
+    for (gw_conn *c = s->conns; c; c = c->next) {
+        if (c->pusher.app != app || c->closing || c->pusher.closed)
+            continue;
+        gw_pusher_fatal(&c->pusher, removed ? GW_PUSHER_APP_UNKNOWN : GW_PUSHER_APP_DISABLED,
+                        removed ? "App removed: it no longer exists" : "App disabled");
+        n++;
+    }
+    if (n)
+        hc_info_ctx(app->id, NULL, NULL, "app %s: %zu connection(s) closed",
+                    removed ? "removed" : "disabled", n);
+}
+
 /* Ends the drain: closes the sweep timer and starts lws's destroy. */
 static void destroy_now(gw_server *s)
 {
@@ -885,6 +926,8 @@ void gw_server_stop(gw_server *s)
     s->listen = NULL;
     /* the caller closes the link next: forget it now */
     gw_link_set_handler(s->link, NULL, NULL);
+    gw_watchlist_free(s->watch);
+    s->watch = NULL;
     gw_presence_stop(s->presence);
     s->presence = NULL;
     gw__rebalancer_free(s->rebal);
@@ -918,6 +961,7 @@ void gw_server_free(gw_server *s)
     s->link = NULL; /* may already be gone: leave it alone */
     gw__http_detach_all(s);
     gw_recovery_free(s->rec);
+    gw_watchlist_free(s->watch);
     gw_subs_free(s->subs);
     gw_limits_free(s->limits);
     gw_connlimit_free(&s->connlimit);

@@ -64,6 +64,10 @@ bool gw_server_accepting(gw_server *s, char *why, size_t whylen);
 bool gw_server_ready(gw_server *s, char *why, size_t whylen);
 /* Fills the scrape-time gauges (subscriptions, channels, ready). */
 void gw_server_collect(gw_server *s);
+/* app was changed at run time (apps from Redis): when it is disabled
+ * (removed: gone) its connections are closed with 4003 (4001); a
+ * connection limit is followed across the cluster. */
+void gw_server_app_changed(gw_server *s, const hc_app *app, bool removed);
 /* Closes every connection and the listener; completes as the loop runs. */
 void gw_server_stop(gw_server *s);
 /* Frees what is left, once the loop has finished. */

@@ -31,6 +31,8 @@ struct gw_server {
     const hc_apps *apps;
     gw_link *link; /* NULL once stopping */
     gw_subs *subs;
+    /* online users and watchlists (gw_watchlist.c); NULL once stopping */
+    struct gw_watchlist *watch;
     gw_limits *limits;       /* per-app connection counts and HTTP rates */
     struct gw_recovery *rec; /* resume, rewind, gap repair (gw_recovery.c) */
     gw_presence *presence;   /* NULL once stopping */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_watchlist.h"
 #include "hc_buf.h"
 #include "hc_log.h"
 #include "hc_mem.h"
@@ -191,6 +192,10 @@ bool gw_subs_push(gw_subs *t, gw_subscriber *s, hc_rbuf *frame)
 
 void gw_subs_frame_event(hc_sbuf *b, const Herald__Event *ev)
 {
+    if (gw_watchlist_channel(ev->channel)) { /* watchers see watchlist_events, or nothing */
+        gw_watchlist_frame(b, ev);
+        return;
+    }
     hc_sbuf_puts(b, "{\"event\":");
     hc_sbuf_json_string(b, ev->name ? ev->name : "", ev->name ? strlen(ev->name) : 0);
     hc_sbuf_puts(b, ",\"channel\":");
@@ -246,6 +251,8 @@ size_t gw_subs_deliver(gw_subs *t, const Herald__Event *ev)
     }
     hc_sbuf b = HC_SBUF_INIT;
     gw_subs_frame_event(&b, ev);
+    if (!b.len) /* an event its subscribers never see */
+        return 0;
     hc_rbuf *frame = hc_rbuf_from(t->headroom, b.data, b.len);
     hc_sbuf_free(&b);
     const char *skip = ev->socket_id && ev->socket_id[0] ? ev->socket_id : NULL;

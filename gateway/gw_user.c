@@ -11,6 +11,7 @@
 
 #include "hc_buf.h"
 #include "hc_channel.h"
+#include "hc_mem.h"
 #include "hc_sig.h"
 
 static bool starts_with(const char *s, const char *prefix)
@@ -58,6 +59,60 @@ static void user_channels(gw_pusher_conn *c, bool join)
     }
 }
 
+/* Reads user_data's "watchlist" (an array of user ids, strings or
+ * integers) into ids (deduplicated, caller frees each and the array).
+ * Returns how many, or -1 with a sentence in why when it is malformed or
+ * longer than the app allows. No watchlist: 0. */
+static long watchlist_of(const gw_pusher_conn *c, json_t *user, char ***ids, char *why,
+                         size_t whylen)
+{
+    json_t *wl = json_object_get(user, "watchlist");
+    *ids = NULL;
+    if (!wl || json_is_null(wl))
+        return 0;
+    if (!json_is_array(wl)) {
+        snprintf(why, whylen, "\"watchlist\" in user_data must be an array of user ids");
+        return -1;
+    }
+    size_t n = json_array_size(wl);
+    if (n > c->app->max_watchlist) {
+        snprintf(why, whylen,
+                 "The watchlist has %zu user ids; the app allows %zu (maxWatchlistSize)", n,
+                 c->app->max_watchlist);
+        return -1;
+    }
+    char **out = hc_calloc(n ? n : 1, sizeof(*out));
+    long k = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(wl, i);
+        char num[32];
+        const char *id = NULL;
+        if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
+            id = json_string_value(v);
+        else if (json_is_integer(v)) {
+            snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+            id = num;
+        }
+        if (!user_id_ok(id)) {
+            for (long j = 0; j < k; j++)
+                free(out[j]);
+            free(out);
+            snprintf(why, whylen,
+                     "watchlist entry #%zu is not a user id (a string of at most 200 "
+                     "characters A-Z a-z 0-9 _ - = @ , . ;)",
+                     i + 1);
+            return -1;
+        }
+        bool dup = false;
+        for (long j = 0; j < k && !dup; j++)
+            dup = strcmp(out[j], id) == 0;
+        if (!dup)
+            out[k++] = hc_strdup(id);
+    }
+    *ids = out;
+    return k;
+}
+
 static void signin_success(gw_pusher_conn *c, const char *user_data)
 {
     hc_sbuf b = HC_SBUF_INIT;
@@ -97,12 +152,27 @@ void gw_user_signin(gw_pusher_conn *c, json_t *data)
                         "non-empty string of at most 200 characters A-Z a-z 0-9 _ - = @ , . ;");
         return;
     }
+    char why[256], previous[sizeof(c->user_id)];
+    char **watch = NULL;
+    long nwatch = watchlist_of(c, user, &watch, why, sizeof(why));
+    snprintf(previous, sizeof(previous), "%s", c->user_id);
     if (c->user_id[0] && strcmp(c->user_id, uid) != 0)
         user_channels(c, false);
     snprintf(c->user_id, sizeof(c->user_id), "%s", uid);
     json_decref(user);
     user_channels(c, true);
     signin_success(c, user_data);
+    if (nwatch < 0) {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "%s: no watchlist events for this connection", why);
+        gw_pusher_error(c, 0, msg);
+        nwatch = 0;
+    }
+    if (c->io->signed_in)
+        c->io->signed_in(c->ud, previous, (const char *const *)watch, (size_t)nwatch);
+    for (long i = 0; i < nwatch; i++)
+        free(watch[i]);
+    free(watch);
 }
 
 bool gw_user_control(gw_pusher_conn *c, const char *app_id, const char *user_id, const char *name)

@@ -9,8 +9,10 @@
  * which is allowed for its own id only) and #herald-user-<id> (control
  * events between gateways, e.g. terminate_connections; never delivered to
  * clients). It also owns the app's sign-in deadline (user_authentication:
- * 4009 when a connection has not signed in in time). It does not track
- * users across the cluster (no watchlist yet) nor write to sockets: it acts
+ * 4009 when a connection has not signed in in time) and reading the
+ * watchlist out of user_data (the app's maxWatchlistSize). It does not
+ * track users across the cluster (gw_watchlist does, told through
+ * io->signed_in) nor write to sockets: it acts
  * through gw_pusher (replies, fatal errors) and its io (subscribe). Called
  * by gw_pusher (sign-in, subscribe/unsubscribe of # channels), gw_server
  * (control events, the sweep) and gw_api (user channel names).

@@ -4,7 +4,7 @@
 --
 -- KEYS[1] herald:{<app_id>:<channel>}:meta
 -- KEYS[2] herald:{<app_id>:<channel>}:log
--- ARGV[1] mode: "since", "page", "rewind" or "position"
+-- ARGV[1] mode: "since", "page", "rewind", "cache" or "position"
 -- ARGV[2] since: the client's epoch
 -- ARGV[3] since: the last offset the client has; rewind: N
 -- ARGV[4] limit (most entries returned)
@@ -17,6 +17,9 @@
 -- it returns min(N, last offset) entries. page returns the entries after
 -- ARGV[3] that are still there (no recovery check; ARGV[2] "" = the
 -- current epoch, another epoch than the channel's: none, recovered 0).
+-- cache returns the last entry whose event name does not start with
+-- "pusher_internal:" (member and count events share presence-cache-
+-- streams), scanning back at most CACHE_SCAN entries; recovered 1.
 
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local last = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
@@ -30,6 +33,47 @@ local out = {epoch, last, 1, 0}
 
 local function offset_of(id)
   return tonumber(string.match(id, '^0%-(%d+)$'))
+end
+
+local CACHE_SCAN = 10000
+
+-- Reads a protobuf varint at i; returns the value and the next index, or
+-- nil at the end of s.
+local function varint_at(s, i)
+  local v, mul = 0, 1
+  while i <= #s do
+    local b = string.byte(s, i)
+    i = i + 1
+    v = v + (b % 128) * mul
+    mul = mul * 128
+    if b < 128 then return v, i end
+  end
+  return nil
+end
+
+-- The name (field 3) of a stored herald.Event, or nil.
+local function event_name(ev)
+  local i = 1
+  while i <= #ev do
+    local tag
+    tag, i = varint_at(ev, i)
+    if not tag then return nil end
+    local wt = tag % 8
+    if wt == 0 then
+      local _
+      _, i = varint_at(ev, i)
+      if not i then return nil end
+    elseif wt == 2 then
+      local len
+      len, i = varint_at(ev, i)
+      if not len then return nil end
+      if math.floor(tag / 8) == 3 then return string.sub(ev, i, i + len - 1) end
+      i = i + len
+    else
+      return nil
+    end
+  end
+  return nil
 end
 
 if mode == 'since' then
@@ -82,6 +126,24 @@ elseif mode == 'rewind' then
   end
   if #rows < want then
     out[3] = 0
+  end
+elseif mode == 'cache' then
+  local hi, scanned = '+', 0
+  while scanned < CACHE_SCAN do
+    local rows = redis.call('XREVRANGE', KEYS[2], hi, '-', 'COUNT', 100)
+    if #rows == 0 then break end
+    for _, row in ipairs(rows) do
+      local name = event_name(row[2][2]) or ''
+      if string.sub(name, 1, 16) ~= 'pusher_internal:' then
+        out[#out + 1] = offset_of(row[1])
+        out[#out + 1] = row[2][2]
+        return out
+      end
+    end
+    scanned = scanned + #rows
+    local low = offset_of(rows[#rows][1])
+    if not low or low <= 1 then break end
+    hi = '0-' .. (low - 1)
   end
 end
 return out

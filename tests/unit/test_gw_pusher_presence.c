@@ -26,6 +26,9 @@ typedef struct fake {
     int subscribed;
     char uid[64], info[256];
     int joins;
+    int cache_calls;
+    int frames_at_cache; /* frames sent before the cache replay was asked */
+    char cache_channel[64];
 } fake;
 
 static void f_send(void *ud, const char *text, size_t len)
@@ -70,12 +73,21 @@ static void f_join(void *ud, const char *channel, const char *uid, const char *i
     snprintf(f->info, sizeof(f->info), "%s", info);
 }
 
+static void f_cache(void *ud, const char *channel)
+{
+    fake *f = ud;
+    f->cache_calls++;
+    f->frames_at_cache = f->nframes;
+    snprintf(f->cache_channel, sizeof(f->cache_channel), "%s", channel);
+}
+
 static const gw_pusher_io io = {.send = f_send,
                                 .close = f_close,
                                 .subscribe = f_subscribe,
                                 .is_subscribed = f_is_subscribed,
                                 .unsubscribe = f_unsubscribe,
-                                .presence_join = f_join};
+                                .presence_join = f_join,
+                                .cache_replay = f_cache};
 
 typedef struct ctx {
     hc_app app;
@@ -222,6 +234,24 @@ static void test_answer_after_unsubscribe_is_dropped(void **state)
     assert_int_equal(t->f.nframes, 0);
 }
 
+/* presence-cache-: the last event (or cache_miss) is asked for right after
+ * subscription_succeeded; plain presence channels and refusals ask for
+ * nothing. */
+static void test_presence_cache_replays_after_succeeded(void **state)
+{
+    ctx *t = *state;
+    subscribe(t, GOOD_SIG, GOOD_DATA);
+    gw_pusher_presence_joined(&t->c, "presence-foobar", NULL, "{}", 2);
+    assert_int_equal(t->f.cache_calls, 0);
+    gw_pusher_presence_joined(&t->c, "presence-cache-room", NULL, "{}", 2);
+    assert_int_equal(t->f.cache_calls, 1);
+    assert_int_equal(t->f.frames_at_cache, 2); /* after its subscription_succeeded */
+    assert_string_equal(t->f.cache_channel, "presence-cache-room");
+    assert_non_null(strstr(t->f.last, "\"channel\":\"presence-cache-room\""));
+    gw_pusher_presence_joined(&t->c, "presence-cache-room", "limit", NULL, 0);
+    assert_int_equal(t->f.cache_calls, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +263,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_id_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_channel_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_after_unsubscribe_is_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_presence_cache_replays_after_succeeded, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
