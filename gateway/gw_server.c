@@ -172,11 +172,13 @@ static void flush_all(gw_server *s)
         conn_undirty(c);
         if (conn_flush(c, false) < 0) {
             /* the socket is gone: the writable callback returns -1 and lws
-             * closes it (no close frame) */
+             * closes it (no close frame); lws skips that callback on a
+             * socket it marked unusable, so a timeout closes it then */
             gw_subscriber_seal(&c->sub);
             gw_outq_free(&c->sub.q);
             c->write_failed = true;
             lws_callback_on_writable(c->wsi);
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 1);
         }
     }
     uv_idle_stop(&s->flush_idle);
