@@ -12,7 +12,8 @@
 
 #include "hc_mem.h"
 
-#define HC_MAP_MIN_CAP 16
+/* Small: every gateway connection has a map of its channels, mostly one. */
+#define HC_MAP_MIN_CAP 4
 
 /* FNV-1a then the splitmix64 finaliser: cheap and well mixed in low bits,
  * which is what masking by a power of two needs. */

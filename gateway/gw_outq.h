@@ -1,12 +1,16 @@
 /*
  * gw_outq: the bounded per-connection queue of outgoing WebSocket frames.
  *
- * Owns a fixed-capacity ring of hc_rbuf references (one per queued frame;
- * the frame bytes are shared with every other recipient and never copied).
- * It does not write to any socket and does not decide what happens when it
- * is full: push says so and the caller (gw_subs for fan-out, gw_server for
- * direct replies) cuts the laggard off. gw_server pops in its writable
- * callback. Pure, single-threaded.
+ * Owns a ring of hc_rbuf references (one per queued frame; the frame bytes
+ * are shared with every other recipient and never copied) that holds at
+ * most cap frames. The ring's memory grows with the backlog and shrinks
+ * back when the queue empties, so an idle connection keeps only a few
+ * slots (an idle subscriber must cost little memory; a full-size ring
+ * would be cap pointers each). It does not write to any socket and does
+ * not decide what happens when it is full: push says so and the caller
+ * (gw_subs for fan-out, gw_server for direct replies) cuts the laggard
+ * off. gw_server reads it in its flush (gw_wsout) and pops what went out.
+ * Pure, single-threaded.
  */
 #ifndef GW_OUTQ_H
 #define GW_OUTQ_H
@@ -19,8 +23,10 @@
 #define GW_OUTQ_DEFAULT_CAP 1024
 
 typedef struct gw_outq {
-    hc_rbuf **ring; /* cap slots, allocated on first push */
-    size_t cap, head, len;
+    hc_rbuf **ring; /* alloc slots, allocated on first push; NULL when empty */
+    size_t cap;     /* most frames the queue holds */
+    size_t alloc;   /* slots allocated (a power of two, <= cap rounded up) */
+    size_t head, len;
 } gw_outq;
 
 void gw_outq_init(gw_outq *q, size_t cap);
@@ -29,6 +35,11 @@ void gw_outq_init(gw_outq *q, size_t cap);
 bool gw_outq_push(gw_outq *q, hc_rbuf *b);
 /* Oldest frame without removing it, or NULL when empty. */
 hc_rbuf *gw_outq_peek(const gw_outq *q);
+/* The i-th frame from the oldest (i < len), without removing it. */
+static inline hc_rbuf *gw_outq_at(const gw_outq *q, size_t i)
+{
+    return q->ring[(q->head + i) & (q->alloc - 1)];
+}
 /* Removes the oldest frame and drops the queue's reference to it. */
 void gw_outq_pop(gw_outq *q);
 static inline size_t gw_outq_len(const gw_outq *q)

@@ -4,14 +4,19 @@
  *
  * Owns gw_conn, one per WebSocket: created at LWS_CALLBACK_ESTABLISHED,
  * freed at LWS_CALLBACK_CLOSED. Every frame to a client goes through its
- * bounded queue (gw_outq inside gw_subscriber) and is written one per
- * writable callback. A connection to be closed (fatal protocol error,
+ * bounded queue (gw_outq inside gw_subscriber). A queue that becomes
+ * non-empty puts its connection on the dirty list; once per loop turn the
+ * flush pass writes each dirty connection's backlog as one run of bytes
+ * (gw_wsout) with one lws_write, and asks lws for a writable callback only
+ * when lws had to keep part of it (the socket would block): no POLLOUT
+ * arming per delivery (see conn_flush). A connection to be closed (fatal protocol error,
  * missing pong, full queue, shutdown) is sealed, its queue (the pusher:error)
  * is written, then a zero-delay wsi timer closes it with lws_close_reason
  * (see ws_writeable for why not from the writable callback). At shutdown
  * every client gets 4200 and up to DRAIN_MAX_MS to leave.
  */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,7 @@
 #include "gw_tls.h"
 #include "gw_user.h"
 #include "gw_webhooks.h"
+#include "gw_wsout.h"
 #include "gw_recovery.h"
 #include "gw_watchlist.h"
 #include "hc_channel.h"
@@ -32,13 +38,19 @@
 #include "hc_mem.h"
 #include "hc_query.h"
 
-#define RX_BUFFER 4096  /* lws delivers larger messages in pieces */
-#define WRITE_BURST 64  /* frames written per writable callback, at most */
+/* lws allocates this much per connection for incoming frames and hands
+ * larger messages over in pieces (ws_receive joins them): small, so an idle
+ * connection costs little memory. Not below 128: a control frame (close
+ * reason, ping payload: up to 125 bytes) must fit in one piece. */
+#define RX_BUFFER 128
+#define BATCH_MAX 65536 /* bytes handed to one lws_write (lws's tx_packet_size) */
+#define FLUSH_ROUNDS 16 /* batches per connection per flush; then wait to be writable */
 #define CLOSE_GRACE_S 5 /* a closing client that reads nothing is cut */
 #define SWEEP_MAX_MS 1000
 #define DRAIN_MAX_MS 1000 /* at shutdown, clients get this long to leave */
 #define DRAIN_TICK_MS 50
-#define DRAIN_GRACE_MS 2000 /* after the drain window, for the last closes */
+#define DRAIN_GRACE_MS 2000  /* after the drain window, for the last closes */
+#define TRIM_AFTER_CONNS 256 /* new connections that make a heap trim worth it */
 
 struct gw_conn {
     gw_server *srv;
@@ -54,10 +66,138 @@ struct gw_conn {
     bool quota_counted;   /* counted in srv->limits for its app */
     uint64_t drain_at_ms; /* while draining: when to close it (4200) */
     int close_code;
-    char close_reason[124]; /* a close frame's reason is at most 123 bytes */
+    char *close_reason; /* while closing: at most 123 bytes (a close frame's limit) */
     char socket_id[32];
     gw_conn *prev, *next;
+    gw_conn *dprev, *dnext; /* on srv->dirty: frames queued, flush pending */
+    bool dirty;
+    bool write_failed; /* a write failed outside lws: close from the callback */
 };
+
+/* ---- the flush pass (write path) ------------------------------------- */
+
+static void flush_idle(uv_idle_t *h);
+static void flush_check(uv_check_t *h);
+
+/* Puts c on the dirty list; the flush pass writes it this loop turn (the
+ * check phase after I/O) or, when queued from a timer, before the loop
+ * next waits (the idle handle keeps the poll from blocking meanwhile). */
+static void conn_dirty(gw_conn *c)
+{
+    gw_server *s = c->srv;
+    if (c->dirty)
+        return;
+    c->dirty = true;
+    c->dprev = NULL;
+    c->dnext = s->dirty;
+    if (s->dirty)
+        s->dirty->dprev = c;
+    else if (s->flush_open) {
+        uv_idle_start(&s->flush_idle, flush_idle);
+        uv_check_start(&s->flush_check, flush_check);
+    }
+    s->dirty = c;
+}
+
+static void conn_undirty(gw_conn *c)
+{
+    gw_server *s = c->srv;
+    if (!c->dirty)
+        return;
+    c->dirty = false;
+    if (c->dprev)
+        c->dprev->dnext = c->dnext;
+    else
+        s->dirty = c->dnext;
+    if (c->dnext)
+        c->dnext->dprev = c->dprev;
+    c->dprev = c->dnext = NULL;
+}
+
+/* Writes c's queued frames: each batch (gw_wsout_gather) is one
+ * lws_write(LWS_WRITE_RAW), i.e. one send(), that lws either completes or
+ * keeps the rest of (buflist) and then arms POLLOUT by itself; we stop
+ * there and go on from the writable callback. So a connection that keeps
+ * up costs one send per loop turn and no epoll_ctl. Frames stay in the
+ * bounded queue until handed to lws, so a client that does not read fills
+ * its queue and is cut off (hook_overflow) as before. Called from the
+ * flush pass and from SERVER_WRITEABLE (in_lws); returns -1 when the
+ * socket failed. */
+static int conn_flush(gw_conn *c, bool in_lws)
+{
+    struct lws *wsi = c->wsi;
+    gw_server *s = c->srv;
+    if (lws_partial_buffered(wsi))
+        return 0; /* lws calls SERVER_WRITEABLE once it is drained */
+    size_t bytes = 0, frames = 0;
+    int rc = 0, rounds = 0;
+    while (gw_outq_len(&c->sub.q) && rounds++ < FLUSH_ROUNDS) {
+        const unsigned char *p;
+        size_t len;
+        size_t k = gw_wsout_gather(&c->sub.q, &s->batch, BATCH_MAX, &p, &len);
+        for (size_t i = 0; i < k; i++)
+            bytes += gw_outq_at(&c->sub.q, i)->len;
+        int n = lws_write(wsi, (unsigned char *)p, len, LWS_WRITE_RAW);
+        for (size_t i = 0; i < k; i++)
+            gw_outq_pop(&c->sub.q);
+        frames += k;
+        if (n < (int)len) {
+            rc = -1;
+            break;
+        }
+        if (lws_partial_buffered(wsi))
+            break;
+    }
+    if (frames) {
+        const char *app_id = c->pusher.app ? c->pusher.app->id : "";
+        gw_metrics_app_add(gw_m.ws_tx_bytes, app_id, (double)bytes);
+        gw_metrics_app_add(gw_m.ws_tx_messages, app_id, (double)frames);
+    }
+    if (rc)
+        return rc;
+    if (lws_partial_buffered(wsi))
+        return 0;
+    if (gw_outq_len(&c->sub.q))
+        lws_callback_on_writable(wsi); /* a long backlog: take turns */
+    else if (c->closing && in_lws)
+        lws_set_timer_usecs(wsi, 1); /* close from the timer (see ws_writeable) */
+    else if (c->closing)
+        /* lws re-arms its timers only when it services something: a wsi
+         * timer set from the flush pass could wait for unrelated I/O. The
+         * writable callback (one per close) sets it from inside lws. */
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static void flush_all(gw_server *s)
+{
+    gw_conn *c;
+    while ((c = s->dirty)) {
+        conn_undirty(c);
+        if (conn_flush(c, false) < 0) {
+            /* the socket is gone: the writable callback returns -1 and lws
+             * closes it (no close frame); lws skips that callback on a
+             * socket it marked unusable, so a timeout closes it then */
+            gw_subscriber_seal(&c->sub);
+            gw_outq_free(&c->sub.q);
+            c->write_failed = true;
+            lws_callback_on_writable(c->wsi);
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 1);
+        }
+    }
+    uv_idle_stop(&s->flush_idle);
+    uv_check_stop(&s->flush_check);
+}
+
+static void flush_idle(uv_idle_t *h)
+{
+    flush_all(h->data);
+}
+
+static void flush_check(uv_check_t *h)
+{
+    flush_all(h->data);
+}
 
 /* ---- closing --------------------------------------------------------- */
 
@@ -69,9 +209,9 @@ static void conn_close(gw_conn *c, int code, const char *reason)
     c->closing = true;
     gw_subscriber_seal(&c->sub); /* what is queued (the error) still goes */
     c->close_code = code;
-    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    c->close_reason = hc_strndup(reason, strnlen(reason, 123));
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
-    lws_callback_on_writable(c->wsi);
+    conn_dirty(c);
 }
 
 /* ---- gw_pusher io ---------------------------------------------------- */
@@ -225,8 +365,7 @@ static const gw_pusher_io pusher_io = {
 static void hook_wake(void *ud, gw_subscriber *s)
 {
     (void)ud;
-    gw_conn *c = s->owner;
-    lws_callback_on_writable(c->wsi);
+    conn_dirty(s->owner);
 }
 
 static void hook_overflow(void *ud, gw_subscriber *s)
@@ -429,6 +568,7 @@ static void ws_closed(gw_server *s, gw_pss *pss)
         gw_subscriber_each(&c->sub, left_channel, c);
     }
     gw_subs_leave_all(s->subs, &c->sub);
+    conn_undirty(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -437,6 +577,7 @@ static void ws_closed(gw_server *s, gw_pss *pss)
         c->next->prev = c->prev;
     s->nconns--;
     hc_sbuf_free(&c->rx);
+    free(c->close_reason);
     free(c);
 }
 
@@ -476,49 +617,16 @@ static int ws_receive(gw_server *s, struct lws *wsi, gw_conn *c, const void *in,
     return 0;
 }
 
-/* Writes one queued frame. When the connection is closing and nothing is
- * left, arms a zero-delay wsi timer instead of closing here: lws 4.1 treats
- * -1 from a writable callback as a failed write and drops the socket
- * without the close frame, while -1 from LWS_CALLBACK_TIMER closes politely
- * with the lws_close_reason code. */
-static int ws_writeable(struct lws *wsi, gw_conn *c)
+/* lws found the socket writable again (after it had to keep part of a
+ * batch, or a long backlog): write on. When the connection is closing and
+ * nothing is left, conn_flush arms a zero-delay wsi timer instead of
+ * closing here: lws 4.1 treats -1 from a writable callback as a failed
+ * write and drops the socket without the close frame, while -1 from
+ * LWS_CALLBACK_TIMER closes politely with the lws_close_reason code. */
+static int ws_writeable(gw_conn *c)
 {
-    /* Drain several queued frames per writable callback while the socket
-     * takes them: one frame per callback falls behind for good as soon as
-     * frames are queued faster than the loop turns (a burst of replies to
-     * pipelined requests, a busy channel), and the client would then be
-     * cut off as "too slow" although it reads everything. Metrics are
-     * added once per callback, not per frame. */
-    size_t bytes = 0;
-    int frames = 0, rc = 0;
-    for (; frames < WRITE_BURST; frames++) {
-        hc_rbuf *f = gw_outq_peek(&c->sub.q);
-        if (!f)
-            break;
-        if (frames > 0 && lws_send_pipe_choked(wsi))
-            break;
-        size_t len = f->len;
-        int n = lws_write(wsi, hc_rbuf_data(f), len, LWS_WRITE_TEXT);
-        gw_outq_pop(&c->sub.q);
-        bytes += len;
-        if (n < (int)len) {
-            rc = -1;
-            frames++;
-            break;
-        }
-    }
-    if (frames) {
-        const char *app_id = c->pusher.app ? c->pusher.app->id : "";
-        gw_metrics_app_add(gw_m.ws_tx_bytes, app_id, (double)bytes);
-        gw_metrics_app_add(gw_m.ws_tx_messages, app_id, (double)frames);
-    }
-    if (rc)
-        return rc;
-    if (gw_outq_len(&c->sub.q))
-        lws_callback_on_writable(wsi);
-    else if (c->closing)
-        lws_set_timer_usecs(wsi, 1);
-    return 0;
+    conn_undirty(c);
+    return c->write_failed ? -1 : conn_flush(c, true);
 }
 
 /* The close timer armed by ws_writeable fired: close with our code. */
@@ -562,7 +670,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_RECEIVE:
         return pss->conn ? ws_receive(s, wsi, pss->conn, in, len) : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss->conn ? ws_writeable(wsi, pss->conn) : 0;
+        return pss->conn ? ws_writeable(pss->conn) : 0;
     case LWS_CALLBACK_TIMER:
         return pss->conn ? ws_timer(wsi, pss->conn) : 0;
     case LWS_CALLBACK_CLOSED:
@@ -585,7 +693,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-    {"herald", callback, sizeof(gw_pss), RX_BUFFER, 0, NULL, 0},
+    {"herald", callback, sizeof(gw_pss), RX_BUFFER, 0, NULL, BATCH_MAX},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -593,10 +701,26 @@ static const struct lws_protocols protocols[] = {
 
 /* Pings connections that have been quiet for activity_timeout and closes
  * those that stayed quiet for pong_timeout after the ping. */
+/* After a burst of handshakes has ended (many new connections since the
+ * last trim, none since the last sweep), gives the heap's free pages back:
+ * each handshake's header table (several KiB) is freed once the WebSocket
+ * is up, and the holes left between the connections' small records would
+ * otherwise stay resident. */
+static void trim_after_burst(gw_server *s)
+{
+    bool quiet = s->next_socket == s->sweep_socket;
+    s->sweep_socket = s->next_socket;
+    if (quiet && s->next_socket - s->trim_socket >= TRIM_AFTER_CONNS) {
+        s->trim_socket = s->next_socket;
+        malloc_trim(0);
+    }
+}
+
 static void sweep(uv_timer_t *t)
 {
     gw_server *s = t->data;
     uint64_t now = hc_mono_ms();
+    trim_after_burst(s);
     uint64_t idle = (uint64_t)s->cfg.activity_timeout * 1000;
     uint64_t grace = (uint64_t)s->cfg.pong_timeout * 1000;
     gw_limits_report(s->limits, now, report_conns, s);
@@ -738,6 +862,10 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     s->presence = gw_presence_new(loop, link, s->subs, apps, &pc);
     s->rebal = gw__rebalancer_new(s);
     s->watch = gw_watchlist_new(s->subs, s->presence, link, s->rec, LWS_PRE);
+    uv_idle_init(loop, &s->flush_idle);
+    uv_check_init(loop, &s->flush_check);
+    s->flush_idle.data = s->flush_check.data = s;
+    s->flush_open = true;
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->sweep_open = true;
@@ -904,6 +1032,11 @@ static void destroy_now(gw_server *s)
     }
     if (s->ctx)
         lws_context_destroy(s->ctx);
+    if (s->flush_open) { /* after lws closed its connections (and wrote) */
+        s->flush_open = false;
+        uv_close((uv_handle_t *)&s->flush_idle, NULL);
+        uv_close((uv_handle_t *)&s->flush_check, NULL);
+    }
     gw__http_detach_all(s);
 }
 
@@ -965,6 +1098,7 @@ void gw_server_free(gw_server *s)
     gw_subs_free(s->subs);
     gw_limits_free(s->limits);
     gw_connlimit_free(&s->connlimit);
+    hc_sbuf_free(&s->batch);
     free(s->host);
     free(s);
 }

@@ -48,6 +48,7 @@ struct gw_server {
     size_t nconns;
     gw_http *https; /* every HTTP request in flight (doubly linked) */
     uint64_t next_socket;
+    uint64_t sweep_socket, trim_socket; /* next_socket at the last sweep / heap trim */
     bool stopping;
     uint64_t drain_deadline_ms;
     /* graceful drain (gw_server_drain) */
@@ -59,6 +60,12 @@ struct gw_server {
     void *drain_ud;
     uint64_t rng;
     gw_rebalancer *rebal; /* --rebalance (gw_server_rebalance.c); NULL when off */
+    /* the write path's flush pass (gw_server.c conn_flush) */
+    gw_conn *dirty; /* connections with frames to write (doubly linked) */
+    uv_idle_t flush_idle;
+    uv_check_t flush_check;
+    bool flush_open;
+    hc_sbuf batch; /* one connection's frames, gathered for one write */
 };
 
 /* Per-wsi session data lws allocates (zeroed) for our protocol. */

@@ -162,28 +162,33 @@ static void test_shift_across_wrap(void **state)
     (void)state;
     hc_map m = HC_MAP_INIT;
     int v = 1;
-    hc_map_put(&m, "seed", 4, &v); /* cap becomes 16 */
+    /* seed keys until the table has 16 slots (it starts smaller) */
+    char seed[16];
+    for (int i = 0; m.cap < 16; i++)
+        hc_map_put(&m, seed, (size_t)snprintf(seed, sizeof(seed), "seed%d", i), &v);
+    assert_int_equal(m.cap, 16);
     size_t cap = m.cap, mask = cap - 1;
-    /* find 6 keys whose home is the last slot */
-    char keys[6][32];
+    /* find 5 keys whose home is the last slot (12 entries fit in 16) */
+    enum { WRAP = 5 };
+    char keys[WRAP][32];
     int found = 0;
-    for (int i = 0; found < 6; i++) {
+    for (int i = 0; found < WRAP; i++) {
         char k[32];
         size_t kl = (size_t)key_of(i, k);
         if ((hc_hash_bytes(k, kl) & mask) == mask)
             memcpy(keys[found++], k, kl + 1);
     }
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < WRAP; i++)
         hc_map_put(&m, keys[i], strlen(keys[i]), &v);
     assert_int_equal(m.cap, cap);
     check_invariant(&m);
-    for (int i = 0; i < 6; i += 2) {
+    for (int i = 0; i < WRAP; i += 2) {
         assert_ptr_equal(hc_map_del(&m, keys[i], strlen(keys[i])), &v);
         check_invariant(&m);
     }
-    for (int i = 1; i < 6; i += 2)
+    for (int i = 1; i < WRAP; i += 2)
         assert_ptr_equal(hc_map_get(&m, keys[i], strlen(keys[i])), &v);
-    assert_ptr_equal(hc_map_get(&m, "seed", 4), &v);
+    assert_ptr_equal(hc_map_get(&m, "seed0", 5), &v);
     hc_map_free(&m);
 }
 
