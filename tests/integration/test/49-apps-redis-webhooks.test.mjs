@@ -4,7 +4,8 @@
 // brokers, one Redis. An app added with scripts/herald-apps while the
 // cluster runs gets its channel_occupied webhook (checked with the real
 // `pusher` SDK's webhook(req).isValid()); a changed webhooks target and
-// changed event types apply to the next events; disabling or removing the
+// changed event types apply to the next events (cache_miss too, which the
+// gateways report); disabling or removing the
 // app deletes its entry in herald:webhooks:mask (what the Lua scripts read
 // before queueing anything) and enabling it again brings the webhooks
 // back. Which broker sends an event is not known in advance, so each step
@@ -125,7 +126,7 @@ describe('webhooks of apps added through Redis', () => {
 
   test('a changed target and changed event types apply to the next events', async () => {
     const before = await mask();
-    const hooks = [{ url: `${receiver.url}/b`, event_types: ['channel_occupied', 'channel_vacated'] }];
+    const hooks = [{ url: `${receiver.url}/b`, event_types: ['channel_occupied', 'channel_vacated', 'cache_miss'] }];
     await apps('set', JSON.stringify({ ...APP, webhooks: hooks }));
     await applied('changed', 1);
     const both = await maskUntil((m) => m !== before && m !== '', 'the mask entry to follow the event types');
@@ -136,6 +137,15 @@ describe('webhooks of apps added through Redis', () => {
     await receiver.until((r) => r.on(channel, '/b').includes('channel_vacated'), 'channel_vacated at /b');
     assert.deepEqual(receiver.on(channel, '/b'), ['channel_occupied', 'channel_vacated']);
     assert.deepEqual(receiver.on(channel, '/a'), [], 'the old target gets nothing more');
+
+    // cache_miss is reported by the gateways, which follow the app's webhooks too
+    const cache = uniqueChannel('cache-whr');
+    const cc = clientOn(1);
+    await connected(cc);
+    const cch = cc.subscribe(cache);
+    await new Promise((resolve) => cch.bind('pusher:cache_miss', resolve));
+    await receiver.until((r) => r.on(cache, '/b').includes('cache_miss'), 'cache_miss at /b');
+    cc.disconnect();
 
     // only channel_vacated now: channel_occupied is not even queued
     await apps('set', JSON.stringify({ ...APP, webhooks: [{ url: `${receiver.url}/b`, event_types: ['channel_vacated'] }] }));
