@@ -7,7 +7,9 @@
  * links, waits up to 2 s for Redis answers and link queues to flush), then
  * on SIGTERM or SIGINT closes the server (links leave the core), then the
  * store (pending publishes fail), then the loop. Owns nothing else; all
- * behaviour lives in br_core, br_store_redis and br_server.
+ * behaviour lives in br_core, br_store_redis and br_server (webhooks:
+ * br_webhooks; with --apps-redis, br_apps_redis feeds it the apps from
+ * Redis).
  */
 #include <signal.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "br_apps_redis.h"
 #include "br_cluster_redis.h"
 #include "br_core.h"
 #include "br_metrics.h"
@@ -45,6 +48,8 @@ typedef struct br_config {
     char *metrics_host;
     long metrics_port;
     char *apps_file;
+    bool apps_redis;
+    long apps_refresh_ms;
     long webhook_claim_ms;
     char *tls_cert;
     char *tls_key;
@@ -81,6 +86,12 @@ static const hc_opt opts[] = {
         metrics_port),
     OPT("apps-file", "HERALD_APPS_FILE", HC_OPT_STRING, NULL,
         "JSON file of apps, as the gateways' (the broker sends their webhooks)", apps_file),
+    OPT("apps-redis", "HERALD_APPS_REDIS", HC_OPT_BOOL, "false",
+        "also follow the apps kept in Redis (hash herald:apps), as the gateways' --apps-redis, "
+        "to send their webhooks",
+        apps_redis),
+    OPT("apps-refresh-ms", "HERALD_APPS_REFRESH_MS", HC_OPT_INT, "1000",
+        "with --apps-redis: milliseconds between checks of herald:apps:version", apps_refresh_ms),
     OPT("webhook-claim-ms", "HERALD_WEBHOOK_CLAIM_MS", HC_OPT_INT, "60000",
         "ms after which another broker's undelivered webhooks are taken over", webhook_claim_ms),
     OPT("tls-cert", "HERALD_BROKER_TLS_CERT", HC_OPT_STRING, NULL,
@@ -101,6 +112,7 @@ typedef struct br_app {
     br_store *store;
     br_cluster *cluster;
     br_webhooks *webhooks;
+    br_apps_redis *apps_redis; /* --apps-redis */
     hc_apps *apps;
     br_core *core;
     br_server *server;
@@ -132,6 +144,8 @@ static const char *config_invalid(const br_config *cfg)
         return "--history-ttl must be at least 1 second";
     if (cfg->metrics_port < 0 || cfg->metrics_port > 65535)
         return "--metrics-port must be 0..65535 (0 disables)";
+    if (cfg->apps_refresh_ms < 50 || cfg->apps_refresh_ms > 3600000)
+        return "--apps-refresh-ms must be 50..3600000";
     if (cfg->webhook_claim_ms < 100)
         return "--webhook-claim-ms must be at least 100";
     if (cfg->link_queue_max < 1024 * 1024)
@@ -172,6 +186,8 @@ static void on_server_closed(void *arg)
 {
     br_app *app = arg;
     app->server = NULL;
+    br_apps_redis_stop(app->apps_redis);
+    app->apps_redis = NULL;
     app->store->ops->free(app->store);
     app->store = NULL;
     app->cluster->ops->free(app->cluster);
@@ -322,6 +338,20 @@ static int start_opsd(br_app *app, const br_config *cfg)
     return 0;
 }
 
+/* hc_apps_changed_fn: an app from Redis changed. */
+static void app_changed(void *ud, const hc_app *a, hc_app_change what)
+{
+    br_app *app = ud;
+    br_webhooks_app_changed(app->webhooks, a, what == HC_APP_REMOVED);
+}
+
+/* The apps from Redis were read once. */
+static void apps_ready(void *ud)
+{
+    br_app *app = ud;
+    br_webhooks_apps_ready(app->webhooks);
+}
+
 /* Builds store, core and server. Returns 0, or -1 (logged). */
 static int start(br_app *app, const br_config *cfg)
 {
@@ -343,12 +373,17 @@ static int start(br_app *app, const br_config *cfg)
                            .port = (int)cfg->redis_port,
                            .consumer = cfg->broker_id,
                            .apps = app->apps,
-                           .claim_ms = (unsigned)cfg->webhook_claim_ms};
+                           .claim_ms = (unsigned)cfg->webhook_claim_ms,
+                           .wait_for_apps = cfg->apps_redis};
     app->webhooks = br_webhooks_new(&app->loop, &wo, err, sizeof(err));
     if (!app->webhooks) {
         hc_error("%s", err);
         return -1;
     }
+    if (cfg->apps_redis)
+        app->apps_redis =
+            br_apps_redis_new(&app->loop, app->cluster, app->apps, (unsigned)cfg->apps_refresh_ms,
+                              app_changed, apps_ready, app);
     if (cfg->tls_cert && cfg->tls_cert[0]) {
         app->tls = hc_tlslink_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err,
                                          sizeof(err));
@@ -410,6 +445,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (start(&app, &cfg) != 0) {
+        br_apps_redis_stop(app.apps_redis);
         app.store->ops->free(app.store);
         app.cluster->ops->free(app.cluster);
         br_webhooks_free(app.webhooks);

@@ -5,7 +5,8 @@
  * timer (XREADGROUP every POLL_MS, again at once while full pages come
  * back), the claim timer (keep-alive XCLAIM of held entries, XAUTOCLAIM
  * of other consumers' idle ones), the held entries (stream id <-> sender
- * token) and the sender.
+ * token), the ids of apps removed at run time (their mask entries are
+ * deleted again after a reconnect) and the sender.
  */
 #include "br_webhooks.h"
 
@@ -46,6 +47,7 @@ struct br_webhooks {
     hc_whs *sender;
     redisAsyncContext *ac;
     bool up, complained, closing;
+    bool waiting_apps; /* wait_for_apps, and the apps were not read yet */
     bool reading;      /* an XREADGROUP is out */
     bool claiming;     /* an XAUTOCLAIM is out */
     char cursor[48];   /* "0...": own pending entries after it; ">": new ones */
@@ -55,6 +57,7 @@ struct br_webhooks {
     int open_handles;
     hc_map by_id;    /* id -> held* */
     hc_map by_token; /* token bytes -> held* */
+    hc_map removed;  /* ids of apps removed at run time -> (void *)1 */
     uint64_t next_token;
 };
 
@@ -169,7 +172,8 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
 
 static void read_more(br_webhooks *w)
 {
-    if (!w->up || w->reading || w->closing || hc_whs_depth(w->sender) >= HOLD_MAX)
+    if (!w->up || w->reading || w->closing || w->waiting_apps ||
+        hc_whs_depth(w->sender) >= HOLD_MAX)
         return;
     w->reading = true;
     if (redisAsyncCommand(w->ac, on_read, w, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", GROUP,
@@ -234,7 +238,7 @@ static void on_claim_tick(uv_timer_t *t)
         redisAsyncCommandArgv(w->ac, on_ignored, NULL, (int)argc, argv, NULL);
         free(argv);
     }
-    if (w->claiming || hc_whs_depth(w->sender) >= HOLD_MAX)
+    if (w->claiming || w->waiting_apps || hc_whs_depth(w->sender) >= HOLD_MAX)
         return;
     char idle[24];
     snprintf(idle, sizeof(idle), "%u", w->claim_ms);
@@ -246,16 +250,56 @@ static void on_claim_tick(uv_timer_t *t)
 
 /* ---- connection ------------------------------------------------------- */
 
+/* Writes app id's entry of the mask hash (deleted when it wants nothing). */
+static void write_mask(br_webhooks *w, const char *id)
+{
+    if (!w->up)
+        return; /* written again on reconnect */
+    unsigned m = hc_whs_mask(w->sender, id);
+    if (m)
+        redisAsyncCommand(w->ac, on_ignored, NULL, "HSET %s %s %u", MASKS, id, m);
+    else
+        redisAsyncCommand(w->ac, on_ignored, NULL, "HDEL %s %s", MASKS, id);
+}
+
 static void write_masks(br_webhooks *w)
 {
-    for (size_t i = 0; i < hc_apps_count(w->apps); i++) {
-        const hc_app *a = hc_apps_at(w->apps, i);
-        unsigned m = hc_whs_mask(w->sender, a->id);
-        if (m)
-            redisAsyncCommand(w->ac, on_ignored, NULL, "HSET %s %s %u", MASKS, a->id, m);
-        else
-            redisAsyncCommand(w->ac, on_ignored, NULL, "HDEL %s %s", MASKS, a->id);
+    hc_map_iter it;
+    hc_map_iter_init(&it, &w->removed);
+    for (hc_map_entry *e; (e = hc_map_iter_next(&it));)
+        redisAsyncCommand(w->ac, on_ignored, NULL, "HDEL %s %s", MASKS, e->key);
+    for (size_t i = 0; i < hc_apps_count(w->apps); i++)
+        write_mask(w, hc_apps_at(w->apps, i)->id);
+}
+
+void br_webhooks_apps_ready(br_webhooks *w)
+{
+    if (!w || !w->waiting_apps)
+        return;
+    w->waiting_apps = false;
+    hc_info("webhook queue: apps from Redis read; reading webhook events");
+    read_more(w);
+}
+
+void br_webhooks_app_changed(br_webhooks *w, const hc_app *app, bool gone)
+{
+    if (!w || w->closing)
+        return;
+    size_t idlen = strlen(app->id);
+    char err[256];
+    if (gone || !app->enabled) {
+        hc_whs_remove_app(w->sender, app->id);
+    } else if (hc_whs_set_app(w->sender, app, err, sizeof(err)) != 0) {
+        hc_warn("webhooks ignored: %s", err);
+        hc_whs_remove_app(w->sender, app->id);
     }
+    if (gone)
+        hc_map_put(&w->removed, app->id, idlen, (void *)1);
+    else
+        hc_map_del(&w->removed, app->id, idlen);
+    unsigned m = hc_whs_mask(w->sender, app->id);
+    hc_info("app %s: webhooks %s", app->id, m ? "on" : "off");
+    write_mask(w, app->id);
 }
 
 static void on_retry(uv_timer_t *t)
@@ -384,6 +428,7 @@ br_webhooks *br_webhooks_new(uv_loop_t *loop, const br_webhooks_opts *o, char *e
     w->consumer = hc_strdup(o->consumer);
     w->apps = o->apps;
     w->claim_ms = o->claim_ms ? o->claim_ms : 60000;
+    w->waiting_apps = o->wait_for_apps;
     w->backoff_ms = BACKOFF_MIN_MS;
     snprintf(w->cursor, sizeof(w->cursor), "0");
     snprintf(w->claim_at, sizeof(w->claim_at), "0-0");
@@ -418,6 +463,7 @@ static void on_closed(uv_handle_t *h)
     }
     hc_map_free(&w->by_id);
     hc_map_free(&w->by_token);
+    hc_map_free(&w->removed);
     free(w->host);
     free(w->consumer);
     free(w);

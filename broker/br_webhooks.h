@@ -14,8 +14,10 @@
  * with XAUTOCLAIM, while a live broker keeps the entries it is still
  * retrying by re-claiming them (XCLAIM JUSTID) every claim_ms / 3. It also
  * writes, per app, which event types its webhooks want into
- * herald:webhooks:mask, which the scripts read. Owns its own hiredis
- * connection and the sender. Created and freed by br_main.c.
+ * herald:webhooks:mask, which the scripts read, and rewrites an app's
+ * entry when the app changes at run time (apps from Redis,
+ * br_apps_redis.c via br_main.c: br_webhooks_app_changed). Owns its own
+ * hiredis connection and the sender. Created and freed by br_main.c.
  */
 #ifndef BR_WEBHOOKS_H
 #define BR_WEBHOOKS_H
@@ -33,6 +35,7 @@ typedef struct br_webhooks_opts {
     const char *consumer; /* this broker's id */
     const hc_apps *apps;  /* borrowed; must outlive the consumer */
     unsigned claim_ms;    /* idle time after which another broker's entry is taken */
+    bool wait_for_apps;   /* read no events before br_webhooks_apps_ready (apps from Redis) */
 } br_webhooks_opts;
 
 /* Fills apps as the gateway does: the apps file (when file is non-empty)
@@ -43,6 +46,15 @@ int br_webhooks_load_apps(const char *file, hc_apps *apps, char *err, size_t err
 
 /* NULL with a sentence in err when an app's webhooks are invalid. */
 br_webhooks *br_webhooks_new(uv_loop_t *loop, const br_webhooks_opts *o, char *err, size_t errlen);
+/* The apps from Redis were read once: events may be read now (with
+ * wait_for_apps, so that no event of an app this broker does not know yet
+ * is read and dropped). */
+void br_webhooks_apps_ready(br_webhooks *w);
+/* app (in the apps, changed in place) was added or changed (gone false),
+ * or removed (gone true): the sender takes its webhooks (none when it is
+ * disabled or gone, or its webhooks are invalid: logged) and its entry in
+ * herald:webhooks:mask is rewritten, or deleted when it wants nothing. */
+void br_webhooks_app_changed(br_webhooks *w, const hc_app *app, bool gone);
 /* Events the sender holds (not delivered yet). */
 size_t br_webhooks_depth(const br_webhooks *w);
 /* Stops and frees, as the loop runs (held entries stay pending in Redis

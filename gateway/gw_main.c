@@ -392,12 +392,12 @@ static void report_handle(uv_handle_t *h, void *arg)
     hc_warn("handle still open at exit: %s", uv_handle_type_name(h->type));
 }
 
-/* gw_apps_changed_fn: an app from Redis changed. */
-static void app_changed(void *ud, const hc_app *app, gw_app_change what)
+/* hc_apps_changed_fn: an app from Redis changed. */
+static void app_changed(void *ud, const hc_app *app, hc_app_change what)
 {
     gw_main *m = ud;
     if (m->server && !m->stopping)
-        gw_server_app_changed(m->server, app, what == GW_APP_REMOVED);
+        gw_server_app_changed(m->server, app, what == HC_APP_REMOVED);
 }
 
 /* Starts everything and runs the loop until a signal stops it. */

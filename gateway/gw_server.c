@@ -1001,6 +1001,7 @@ void gw_server_collect(gw_server *s)
 
 void gw_server_app_changed(gw_server *s, const hc_app *app, bool removed)
 {
+    gw_webhooks_app_changed(s->wh, app, removed);
     if (!removed && s->link && app->max_connections >= 0)
         gw_link_subscribe(s->link, app->id, GW_LIMITS_CHANNEL);
     if (!removed && app->enabled)

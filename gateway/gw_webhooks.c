@@ -102,6 +102,23 @@ static unsigned mask_of(const gw_webhooks *w, const char *app_id)
     return (unsigned)(uintptr_t)hc_map_get(&w->masks, app_id, strlen(app_id));
 }
 
+void gw_webhooks_app_changed(gw_webhooks *w, const hc_app *app, bool gone)
+{
+    if (!w || !app)
+        return;
+    unsigned m = 0;
+    hc_wh_config c;
+    char why[200];
+    if (!gone && app->enabled && hc_wh_parse(app->webhooks, &c, why, sizeof(why)) == 0) {
+        m = hc_wh_config_mask(&c);
+        hc_wh_config_free(&c);
+    }
+    if (m)
+        hc_map_put(&w->masks, app->id, strlen(app->id), (void *)(uintptr_t)m);
+    else
+        hc_map_del(&w->masks, app->id, strlen(app->id));
+}
+
 static void ignore_answer(void *ud, const char *error, const char *json, size_t len)
 {
     (void)ud;

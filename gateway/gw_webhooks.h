@@ -42,6 +42,11 @@ void gw_webhooks_count_changed(gw_webhooks *w, const char *app_id, const char *c
 void gw_webhooks_client_event(gw_webhooks *w, const char *app_id, const char *channel,
                               const char *event, const char *data, size_t len,
                               const char *socket_id, const char *user_id);
+/* app was added or changed (gone: removed) at run time (apps from Redis,
+ * gw_server_app_changed): whether client_event / cache_miss are reported
+ * for it follows its webhooks (none while it is disabled or gone, or when
+ * they are invalid). With brokers only: embedded mode has no such apps. */
+void gw_webhooks_app_changed(gw_webhooks *w, const hc_app *app, bool gone);
 /* A subscriber of a cache channel found no cached event. */
 void gw_webhooks_cache_miss(gw_webhooks *w, const char *app_id, const char *channel);
 

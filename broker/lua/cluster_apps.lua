@@ -1,5 +1,5 @@
 -- cluster_apps.lua: the apps operators keep in Redis (op "apps",
--- gateway/gw_apps_redis.c). Keys: herald:apps, a hash app id -> the app's
+-- gateway/gw_apps_redis.c; brokers run it too, broker/br_apps_redis.c). Keys: herald:apps, a hash app id -> the app's
 -- JSON (an apps file entry); herald:apps:version, bumped with every change
 -- (scripts/herald-apps). ARGV[4], ARGV[5]: unused (app, channel); ARGV[6]:
 -- the version the gateway has (-1: it wants the whole hash). Read-only.

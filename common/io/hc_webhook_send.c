@@ -53,11 +53,17 @@ typedef struct wev {
     struct wev *next; /* in its app's batch */
 } wev;
 
+/* One app's webhooks. Replaced or removed at run time (hc_whs_set_app,
+ * hc_whs_remove_app), it leaves by_id but stays in the list, with its
+ * targets, until the last request pointing at it ends. */
 typedef struct wapp {
     const hc_app *app;
     hc_wh_config cfg;
     unsigned mask;
     wev *head, *tail; /* the batch being gathered */
+    size_t reqs;      /* requests pointing at it (and its targets) */
+    bool retired;     /* out of by_id: freed once reqs == 0 */
+    struct wapp *prev, *next;
 } wapp;
 
 typedef struct wreq {
@@ -87,8 +93,7 @@ struct hc_whs {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t curl_timer, batch_timer, retry_timer;
-    wapp *apps;
-    size_t napps;
+    wapp *apps; /* every app, retired ones included */
     hc_map by_id;
     hc_whs_done_fn done;
     void *ud;
@@ -139,6 +144,57 @@ static void ev_release(hc_whs *w, wev *e, bool failed)
         ev_end(w, e);
 }
 
+/* ---- apps ------------------------------------------------------------- */
+
+static void wapp_free(wapp *a)
+{
+    hc_wh_config_free(&a->cfg);
+    free(a);
+}
+
+static void wapp_unlink(hc_whs *w, wapp *a)
+{
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        w->apps = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+}
+
+/* A retired app no request points at any more goes. */
+static void wapp_maybe_free(hc_whs *w, wapp *a)
+{
+    if (!a->retired || a->reqs || a->head || w->closing)
+        return;
+    wapp_unlink(w, a);
+    wapp_free(a);
+}
+
+/* Parses app's webhooks into a new record (not linked); NULL with err. */
+static wapp *wapp_new(const hc_app *app, char *err, size_t errlen)
+{
+    wapp *a = hc_calloc(1, sizeof(*a));
+    char why[200];
+    if (hc_wh_parse(app->webhooks, &a->cfg, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "app %s: %s", app->id, why);
+        free(a);
+        return NULL;
+    }
+    a->app = app;
+    a->mask = hc_wh_config_mask(&a->cfg);
+    return a;
+}
+
+static void wapp_link(hc_whs *w, wapp *a)
+{
+    a->next = w->apps;
+    if (w->apps)
+        w->apps->prev = a;
+    w->apps = a;
+    hc_map_put(&w->by_id, a->app->id, strlen(a->app->id), a);
+}
+
 /* ---- requests --------------------------------------------------------- */
 
 static void check_info(hc_whs *w);
@@ -153,6 +209,17 @@ static void req_unlink(wreq *r)
         w->reqs = r->next;
     if (r->next)
         r->next->prev = r->prev;
+}
+
+/* Frees an unlinked request (its events released by the caller). */
+static void req_free(wreq *r)
+{
+    hc_whs *w = r->w;
+    wapp *a = r->a;
+    free(r->evs);
+    free(r);
+    a->reqs--;
+    wapp_maybe_free(w, a);
 }
 
 static void req_clear_http(wreq *r)
@@ -241,8 +308,7 @@ static void req_done(wreq *r, bool ok, const char *why)
         req_unlink(r);
         for (size_t i = 0; i < r->n; i++)
             ev_release(w, r->evs[i], false);
-        free(r->evs);
-        free(r);
+        req_free(r);
         return;
     }
     hc_metric_inc1(m.failures, app);
@@ -255,8 +321,7 @@ static void req_done(wreq *r, bool ok, const char *why)
         req_unlink(r);
         for (size_t i = 0; i < r->n; i++)
             ev_release(w, r->evs[i], true);
-        free(r->evs);
-        free(r);
+        req_free(r);
         return;
     }
     r->attempt++;
@@ -323,6 +388,7 @@ static wreq *req_new(hc_whs *w, wapp *a, const hc_wh_target *t)
     wreq *r = hc_calloc(1, sizeof(*r));
     r->w = w;
     r->a = a;
+    a->reqs++;
     r->t = t;
     r->evs = hc_malloc(HC_WH_BATCH_MAX * sizeof(*r->evs));
     r->next = w->reqs;
@@ -384,8 +450,8 @@ static void flush_app(hc_whs *w, wapp *a)
 static void on_batch(uv_timer_t *t)
 {
     hc_whs *w = t->data;
-    for (size_t i = 0; i < w->napps; i++)
-        flush_app(w, &w->apps[i]);
+    for (wapp *a = w->apps; a; a = a->next)
+        flush_app(w, a);
 }
 
 /* ---- curl <-> libuv --------------------------------------------------- */
@@ -504,25 +570,20 @@ hc_whs *hc_whs_new(uv_loop_t *loop, const hc_apps *apps, hc_whs_done_fn done, vo
         curl_ready = true;
     }
     hc_whs *w = hc_calloc(1, sizeof(*w));
-    size_t n = hc_apps_count(apps);
-    w->apps = hc_calloc(n + 1, sizeof(*w->apps));
-    for (size_t i = 0; i < n; i++) {
-        const hc_app *app = hc_apps_at(apps, i);
-        char why[200];
-        if (hc_wh_parse(app->webhooks, &w->apps[i].cfg, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "app %s: %s", app->id, why);
-            for (size_t j = 0; j < i; j++)
-                hc_wh_config_free(&w->apps[j].cfg);
+    for (size_t i = 0; i < hc_apps_count(apps); i++) {
+        wapp *a = wapp_new(hc_apps_at(apps, i), err, errlen);
+        if (!a) {
+            while (w->apps) {
+                wapp *f = w->apps;
+                wapp_unlink(w, f);
+                wapp_free(f);
+            }
             hc_map_free(&w->by_id);
-            free(w->apps);
             free(w);
             return NULL;
         }
-        w->apps[i].app = app;
-        w->apps[i].mask = hc_wh_config_mask(&w->apps[i].cfg);
-        hc_map_put(&w->by_id, app->id, strlen(app->id), &w->apps[i]);
+        wapp_link(w, a);
     }
-    w->napps = n;
     w->loop = loop;
     w->done = done;
     w->ud = ud;
@@ -539,6 +600,28 @@ hc_whs *hc_whs_new(uv_loop_t *loop, const hc_apps *apps, hc_whs_done_fn done, vo
     w->curl_timer.data = w->batch_timer.data = w->retry_timer.data = w;
     w->open_handles = 3;
     return w;
+}
+
+int hc_whs_set_app(hc_whs *w, const hc_app *app, char *err, size_t errlen)
+{
+    if (w->closing)
+        return 0;
+    wapp *a = wapp_new(app, err, errlen);
+    if (!a)
+        return -1;
+    hc_whs_remove_app(w, app->id);
+    wapp_link(w, a);
+    return 0;
+}
+
+void hc_whs_remove_app(hc_whs *w, const char *app_id)
+{
+    wapp *a = w->closing ? NULL : hc_map_del(&w->by_id, app_id, strlen(app_id));
+    if (!a)
+        return;
+    flush_app(w, a); /* what was gathered goes to the targets it was gathered for */
+    a->retired = true;
+    wapp_maybe_free(w, a);
 }
 
 unsigned hc_whs_mask(const hc_whs *w, const char *app_id)
@@ -585,10 +668,12 @@ static void on_handle_closed(uv_handle_t *h)
     hc_whs *w = h->data;
     if (--w->open_handles)
         return;
-    for (size_t i = 0; i < w->napps; i++)
-        hc_wh_config_free(&w->apps[i].cfg);
+    while (w->apps) {
+        wapp *a = w->apps;
+        wapp_unlink(w, a);
+        wapp_free(a);
+    }
     hc_map_free(&w->by_id);
-    free(w->apps);
     free(w);
 }
 
@@ -605,11 +690,10 @@ void hc_whs_free(hc_whs *w)
         req_unlink(r);
         for (size_t i = 0; i < r->n; i++)
             hc_map_put(&forgotten, &r->evs[i], sizeof(r->evs[i]), r->evs[i]);
-        free(r->evs);
-        free(r);
+        req_free(r);
     }
-    for (size_t i = 0; i < w->napps; i++)
-        for (wev *e = w->apps[i].head; e; e = e->next)
+    for (wapp *a = w->apps; a; a = a->next)
+        for (wev *e = a->head; e; e = e->next)
             hc_map_put(&forgotten, &e, sizeof(e), e);
     hc_map_iter it;
     hc_map_iter_init(&it, &forgotten);

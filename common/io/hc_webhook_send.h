@@ -12,8 +12,12 @@
  * an event has ended, done(token, delivered) is called: the caller then
  * forgets (XACK) the event. It does not own the queue the events come
  * from: broker/br_webhooks.c (a Redis stream with a consumer group) or
- * gateway/gw_webhooks.c (memory, embedded mode). Apps are borrowed and
- * their webhooks parsed at creation. Single threaded.
+ * gateway/gw_webhooks.c (memory, embedded mode). Apps are borrowed (an
+ * hc_app must stay valid while the sender lives, which hc_apps promises)
+ * and their webhooks parsed at creation, or when an app is set again at
+ * run time (hc_whs_set_app / hc_whs_remove_app, apps from Redis:
+ * broker/br_webhooks.c); requests in flight keep the targets they were
+ * made for. Single threaded.
  */
 #ifndef HC_WEBHOOK_SEND_H
 #define HC_WEBHOOK_SEND_H
@@ -42,6 +46,14 @@ void hc_whs_metrics_init(hc_metrics *reg);
  * one is invalid. */
 hc_whs *hc_whs_new(uv_loop_t *loop, const hc_apps *apps, hc_whs_done_fn done, void *ud, char *err,
                    size_t errlen);
+/* Adds app's webhooks, or replaces those held for its id: the batch being
+ * gathered is sent at once to the old targets, requests in flight and
+ * their retries keep them; later events use the new ones. Returns -1 with
+ * a sentence in err when app's webhooks are invalid (nothing changes). */
+int hc_whs_set_app(hc_whs *w, const hc_app *app, char *err, size_t errlen);
+/* Forgets app_id's webhooks (what was gathered is sent at once): later
+ * events of it end at once, not delivered. */
+void hc_whs_remove_app(hc_whs *w, const char *app_id);
 /* Union of the event types app_id's targets want (0: none, or no app). */
 unsigned hc_whs_mask(const hc_whs *w, const char *app_id);
 /* Takes an event (its JSON, copied) of app_id. done may be called before

@@ -1,5 +1,5 @@
 /*
- * Unit tests for apps from Redis: gw_apps_view applying the answers of the
+ * Unit tests for apps from Redis: hc_apps_view applying the answers of the
  * "apps" cluster call to a registry (added, changed in place, disabled,
  * removed and revived; the registry's own apps never touched; bad entries
  * skipped, a good app keeping its last good settings; an unchanged version
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "gw_apps_redis.h"
+#include "hc_apps_view.h"
 #include "hc_apps.h"
 
 typedef struct seen {
@@ -24,13 +24,13 @@ typedef struct seen {
     const hc_app *last;
 } seen;
 
-static void on_change(void *ud, const hc_app *app, gw_app_change what)
+static void on_change(void *ud, const hc_app *app, hc_app_change what)
 {
     seen *s = ud;
     s->last = app;
-    if (what == GW_APP_ADDED)
+    if (what == HC_APP_ADDED)
         s->added++;
-    else if (what == GW_APP_CHANGED)
+    else if (what == HC_APP_CHANGED)
         s->changed++;
     else
         s->removed++;
@@ -46,23 +46,23 @@ static hc_apps *fixture(void)
     return apps;
 }
 
-static bool apply(gw_apps_view *v, hc_apps *apps, const char *json, seen *s)
+static bool apply(hc_apps_view *v, hc_apps *apps, const char *json, seen *s)
 {
-    return gw_apps_view_apply(v, apps, json, strlen(json), on_change, s);
+    return hc_apps_view_apply(v, apps, json, strlen(json), on_change, s);
 }
 
 static void test_add_change_disable_remove(void **state)
 {
     (void)state;
     hc_apps *apps = fixture();
-    gw_apps_view *v = gw_apps_view_new(apps);
+    hc_apps_view *v = hc_apps_view_new(apps);
     seen s = {0};
-    assert_int_equal(gw_apps_view_version(v), -1);
+    assert_int_equal(hc_apps_view_version(v), -1);
     assert_true(apply(v, apps,
                       "{\"version\":\"3\",\"apps\":{\"dyn\":\"{\\\"key\\\":\\\"dyn-key\\\","
                       "\\\"secret\\\":\\\"one\\\",\\\"maxConnections\\\":5}\"}}",
                       &s));
-    assert_int_equal(gw_apps_view_version(v), 3);
+    assert_int_equal(hc_apps_view_version(v), 3);
     assert_int_equal(s.added, 1);
     const hc_app *dyn = hc_apps_by_key(apps, "dyn-key");
     assert_non_null(dyn);
@@ -105,7 +105,7 @@ static void test_add_change_disable_remove(void **state)
     assert_ptr_equal(hc_apps_by_id(apps, "dyn"), dyn);
     assert_true(dyn->enabled);
     assert_int_equal(hc_apps_count(apps), 2);
-    gw_apps_view_free(v);
+    hc_apps_view_free(v);
     hc_apps_free(apps);
 }
 
@@ -113,7 +113,7 @@ static void test_bad_entries_and_fixed_apps(void **state)
 {
     (void)state;
     hc_apps *apps = fixture();
-    gw_apps_view *v = gw_apps_view_new(apps);
+    hc_apps_view *v = hc_apps_view_new(apps);
     seen s = {0};
     /* a Redis entry for the file's app, one with a stolen key, one not
      * JSON, one whose id differs from its field; one good */
@@ -143,9 +143,9 @@ static void test_bad_entries_and_fixed_apps(void **state)
     assert_false(apply(v, apps, "[]", &s));
     assert_false(apply(v, apps, "{\"version\":3}", &s));
     assert_false(apply(v, apps, "{\"version\":\"4\",\"apps\":[]}", &s));
-    assert_int_equal(gw_apps_view_version(v), 2);
+    assert_int_equal(hc_apps_view_version(v), 2);
     assert_non_null(hc_apps_by_id(apps, "good"));
-    gw_apps_view_free(v);
+    hc_apps_view_free(v);
     hc_apps_free(apps);
 }
 
