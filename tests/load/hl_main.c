@@ -11,7 +11,13 @@
  * Pusher POST /apps/<id>/events, or the Socket.IO peer's POST /broadcast)
  * at each rate of --rates for --step-seconds (0 = as fast as the
  * --pub-conns keep-alive connections go), recording publish->receive
- * latency in hl_hist histograms. Server CPU (/proc/<pid>/stat of --pids)
+ * latency in hl_hist histograms, twice: when herald-load read the event
+ * ("latency_us") and when the kernel put it in the client socket
+ * ("arrival_us", SO_TIMESTAMPNS on every subscriber socket, read with
+ * recvmsg). The second leaves out the time an event waits in the socket
+ * while this one process works through the other recipients of the same
+ * event, so it is the server's fan-out time; --no-kstamp turns it off.
+ * Server CPU (/proc/<pid>/stat of --pids)
  * and gateway RSS (/proc/<pid>/statm of --rss-pids) are sampled at phase
  * boundaries. Everything is bounded (--connect-timeout, --events,
  * --step-seconds, --drain, --timeout); the summary is one JSON line on
@@ -31,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -97,6 +104,7 @@ static struct {
     int pids[MAX_PIDS], npids;
     int rss_pids[MAX_PIDS], nrss;
     bool verbose;
+    bool no_kstamp;
     const char *label;
     const char *ready_file, *hold_until;
 } opt = {
@@ -127,7 +135,7 @@ typedef struct step {
     double secs;
     uint64_t published, pub_errors, deliveries, expected;
     double server_cpu_s, gen_cpu_s;
-    hl_hist hist;
+    hl_hist hist, arrival;
 } step;
 
 static uv_loop_t *loop;
@@ -146,7 +154,11 @@ static step steps[MAX_RATES];
 static int cur_step = -1;
 static uint64_t step_start_ns;
 static double step_cpu0, step_gen0;
-static hl_hist total;
+static hl_hist total, total_arrival;
+/* Kernel receive time (CLOCK_REALTIME ns) of the bytes being processed, 0
+ * when unknown; rt_minus_mono converts it to uv_hrtime's clock. */
+static uint64_t cur_arrival_ns;
+static int64_t rt_minus_mono;
 static long rss_base_kb, rss_subscribed_kb;
 static int open_pubs;
 static char readbuf[256 * 1024];
@@ -344,15 +356,34 @@ static void on_event(const char *msg, size_t len)
     }
     uint64_t now = uv_hrtime();
     uint64_t us = now > t ? (now - t) / 1000 : 0;
+    bool arrived = cur_arrival_ns != 0;
+    uint64_t at = arrived ? (uint64_t)((int64_t)cur_arrival_ns - rt_minus_mono) : 0;
+    uint64_t aus = at > t ? (at - t) / 1000 : 0;
     n_deliveries++;
     hl_hist_record(&total, us);
-    if (cur_step >= 0 && phase == P_PUBLISH) {
-        steps[cur_step].deliveries++;
+    if (arrived)
+        hl_hist_record(&total_arrival, aus);
+    if (cur_step >= 0 && (phase == P_PUBLISH || phase == P_DRAIN)) {
+        if (phase == P_PUBLISH)
+            steps[cur_step].deliveries++;
+        else
+            n_late++; /* arrived after the last step ended (counted in deliveries) */
         hl_hist_record(&steps[cur_step].hist, us);
-    } else if (phase == P_DRAIN && cur_step >= 0) {
-        n_late++; /* arrived after the last step ended (counted in deliveries) */
-        hl_hist_record(&steps[cur_step].hist, us);
+        if (arrived)
+            hl_hist_record(&steps[cur_step].arrival, aus);
     }
+}
+
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC (uv_hrtime), in ns: sampled at the
+ * start of the run and of every step, so a clock step between them costs
+ * at most one step's arrival figures. */
+static void sample_clocks(void)
+{
+    struct timespec rt;
+    uint64_t m0 = uv_hrtime();
+    clock_gettime(CLOCK_REALTIME, &rt);
+    uint64_t m1 = uv_hrtime();
+    rt_minus_mono = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)(m0 + (m1 - m0) / 2);
 }
 
 static void on_text(conn *c, const char *msg, size_t len)
@@ -458,6 +489,40 @@ static bool pend_append(conn *c, const char *d, size_t n)
     return true;
 }
 
+/* Consumes nread bytes received on c; returns false when c was closed. */
+static bool conn_bytes(conn *c, const char *base, size_t nread)
+{
+    if (c->pend_len) {
+        if (!pend_append(c, base, nread)) {
+            conn_close(c, true);
+            return false;
+        }
+        long used = conn_process(c, c->pend, c->pend_len);
+        if (used < 0) {
+            conn_close(c, !stopping);
+            return false;
+        }
+        memmove(c->pend, c->pend + used, c->pend_len - (size_t)used);
+        c->pend_len -= (size_t)used;
+        if (c->pend_len == 0) {
+            free(c->pend);
+            c->pend = NULL;
+            c->pend_cap = 0;
+        }
+        return true;
+    }
+    long used = conn_process(c, base, nread);
+    if (used < 0) {
+        conn_close(c, !stopping);
+        return false;
+    }
+    if ((size_t)used < nread && !pend_append(c, base + used, nread - (size_t)used)) {
+        conn_close(c, true);
+        return false;
+    }
+    return true;
+}
+
 static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
     conn *c = (conn *)s;
@@ -469,33 +534,63 @@ static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     }
     if (c->closing)
         return;
-    if (c->pend_len) {
-        if (!pend_append(c, b->base, (size_t)nread)) {
-            conn_close(c, true);
+    conn_bytes(c, b->base, (size_t)nread);
+}
+
+/* Subscriber sockets with kernel receive timestamps: libuv only says the
+ * socket is readable (alloc_none hands it no buffer, so it calls back with
+ * UV_ENOBUFS and keeps watching), and we recvmsg ourselves to get the
+ * SCM_TIMESTAMPNS of the data. For TCP that is the time the last segment
+ * of what this read returned reached the socket: for several events in
+ * one read it is the latest one's, which can only overstate their
+ * latency. */
+static void alloc_none(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)h;
+    (void)suggested;
+    *b = uv_buf_init(NULL, 0);
+}
+
+static void on_conn_readable(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    conn *c = (conn *)s;
+    (void)b;
+    if (nread != UV_ENOBUFS) {
+        on_conn_read(s, nread, b);
+        return;
+    }
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)s, &fd) != 0)
+        return;
+    for (int round = 0; round < 8 && !c->closing; round++) {
+        union {
+            char buf[CMSG_SPACE(sizeof(struct timespec))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {readbuf, sizeof readbuf};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctl.buf,
+                            .msg_controllen = sizeof ctl.buf};
+        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             return;
-        }
-        long used = conn_process(c, c->pend, c->pend_len);
-        if (used < 0) {
+        if (n <= 0) {
             conn_close(c, !stopping);
             return;
         }
-        memmove(c->pend, c->pend + used, c->pend_len - (size_t)used);
-        c->pend_len -= (size_t)used;
-        if (c->pend_len == 0) {
-            free(c->pend);
-            c->pend = NULL;
-            c->pend_cap = 0;
-        }
-        return;
+        cur_arrival_ns = 0;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+                struct timespec ts;
+                memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+                cur_arrival_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+            }
+        bool open = conn_bytes(c, readbuf, (size_t)n);
+        cur_arrival_ns = 0;
+        if (!open || (size_t)n < sizeof readbuf)
+            return;
     }
-    long used = conn_process(c, b->base, (size_t)nread);
-    if (used < 0) {
-        conn_close(c, !stopping);
-        return;
-    }
-    if ((size_t)used < (size_t)nread &&
-        !pend_append(c, b->base + used, (size_t)nread - (size_t)used))
-        conn_close(c, true);
 }
 
 static void on_connected(uv_connect_t *req, int status)
@@ -513,7 +608,13 @@ static void on_connected(uv_connect_t *req, int status)
     char rq[1024];
     size_t n = hl_ws_request(rq, sizeof rq, t->host, t->port, t->path);
     c->state = C_HANDSHAKE;
-    uv_read_start((uv_stream_t *)&c->tcp, alloc_shared, on_conn_read);
+    uv_os_fd_t fd;
+    int on = 1;
+    if (!opt.no_kstamp && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0)
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_none, on_conn_readable);
+    else
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_shared, on_conn_read);
     send_raw((uv_stream_t *)&c->tcp, rq, n);
 }
 
@@ -721,6 +822,8 @@ static void start_step(int i)
     cur_step = i;
     steps[i].rate = opt.rates[i];
     hl_hist_reset(&steps[i].hist);
+    hl_hist_reset(&steps[i].arrival);
+    sample_clocks();
     step_start_ns = uv_hrtime();
     step_cpu0 = servers_cpu_s();
     step_gen0 = self_cpu_s();
@@ -905,6 +1008,10 @@ static void finish(void)
     uint64_t errors = n_conn_errors + n_closed_early + n_errors_msg + n_pub_errors;
     fprintf(o, ",\"errors\":%" PRIu64 ",\"latency_us\":", errors);
     json_lat(o, &total);
+    if (total_arrival.count) {
+        fprintf(o, ",\"arrival_us\":");
+        json_lat(o, &total_arrival);
+    }
     fprintf(o, ",\"steps\":[");
     int nsteps = phase >= P_PUBLISH && cur_step >= 0 ? cur_step + 1 : 0;
     for (int i = 0; i < nsteps; i++) {
@@ -921,6 +1028,10 @@ static void finish(void)
             s->server_cpu_s, s->deliveries ? s->server_cpu_s * 1e6 / (double)s->deliveries : 0,
             s->gen_cpu_s);
         json_lat(o, &s->hist);
+        if (s->arrival.count) {
+            fprintf(o, ",\"arrival_us\":");
+            json_lat(o, &s->arrival);
+        }
         fputc('}', o);
     }
     fprintf(o, "],\"elapsed_s\":%.3f}\n", secs_since(t_start));
@@ -1000,6 +1111,7 @@ static void usage(void)
         "  --hold-until F        then hold the connections until file F exists\n"
         "  --timeout S           hard bound on the whole run (default 300)\n"
         "  --label S             copied into the summary\n"
+        "  --no-kstamp           no kernel receive timestamps (arrival_us): plain reads\n"
         "  --verbose             progress on stderr\n");
 }
 
@@ -1035,6 +1147,7 @@ static void parse_args(int argc, char **argv)
         O_TIMEOUT,
         O_LABEL,
         O_VERBOSE,
+        O_NOKSTAMP,
         O_HELP,
         O_READY,
         O_HOLDUNTIL
@@ -1068,6 +1181,7 @@ static void parse_args(int argc, char **argv)
                                        {"timeout", 1, 0, O_TIMEOUT},
                                        {"label", 1, 0, O_LABEL},
                                        {"verbose", 0, 0, O_VERBOSE},
+                                       {"no-kstamp", 0, 0, O_NOKSTAMP},
                                        {"help", 0, 0, O_HELP},
                                        {"ready-file", 1, 0, O_READY},
                                        {"hold-until", 1, 0, O_HOLDUNTIL},
@@ -1182,6 +1296,9 @@ static void parse_args(int argc, char **argv)
         case O_VERBOSE:
             opt.verbose = true;
             break;
+        case O_NOKSTAMP:
+            opt.no_kstamp = true;
+            break;
         case O_HELP:
             usage();
             exit(0);
@@ -1230,6 +1347,8 @@ int main(int argc, char **argv)
         pubs[k].target = opt.npubs ? k % opt.npubs : 0;
     }
     hl_hist_reset(&total);
+    hl_hist_reset(&total_arrival);
+    sample_clocks();
     rss_base_kb = rss_kb();
     t_start = uv_hrtime();
     phase = P_CONNECT;

@@ -23,6 +23,13 @@ describe('load scenarios, smoke mode, against Herald', () => {
       checkResult(lines[0], { publishes: true });
       // the server processes' CPU was measured (redis, broker, gateways)
       assert.ok(lines[0].result.steps.some((s) => s.server_cpu_s > 0));
+      // every delivery also has its kernel arrival time, which is never
+      // after herald-load read it (quantiles: same histogram buckets)
+      for (const s of lines[0].result.steps) {
+        assert.equal(s.arrival_us?.count, s.latency_us.count, 'one arrival time per delivery');
+        assert.ok(s.arrival_us.count > 0);
+        assert.ok(s.arrival_us.p50 <= s.latency_us.p50 * 1.05 + 50, `arrival p50 ${s.arrival_us.p50} us > read p50 ${s.latency_us.p50} us`);
+      }
     });
   }
 
