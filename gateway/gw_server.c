@@ -9,11 +9,14 @@
  * flush pass writes each dirty connection's backlog as one run of bytes
  * (gw_wsout) with one lws_write, and asks lws for a writable callback only
  * when lws had to keep part of it (the socket would block): no POLLOUT
- * arming per delivery (see conn_flush). A connection to be closed (fatal protocol error,
- * missing pong, full queue, shutdown) is sealed, its queue (the pusher:error)
- * is written, then a zero-delay wsi timer closes it with lws_close_reason
- * (see ws_writeable for why not from the writable callback). At shutdown
- * every client gets 4200 and up to DRAIN_MAX_MS to leave.
+ * arming per delivery (see conn_flush). With io_uring (gw_sendbatch) the
+ * pass sends every plain-TCP connection's first batch in one submission
+ * instead, and hands what a socket did not take to lws (batch_submit).
+ * A connection to be closed (fatal protocol error, missing pong, full
+ * queue, shutdown) is sealed, its queue (the pusher:error) is written, then
+ * a zero-delay wsi timer closes it with lws_close_reason (see ws_writeable
+ * for why not from the writable callback). At shutdown every client gets
+ * 4200 and up to DRAIN_MAX_MS to leave.
  */
 #include <arpa/inet.h>
 #include <errno.h>
