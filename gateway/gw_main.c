@@ -22,6 +22,7 @@
 #include "gw_link.h"
 #include "gw_metrics.h"
 #include "gw_outq.h"
+#include "gw_sendbatch.h"
 #include "gw_server.h"
 #include "gw_tls.h"
 #include "hc_apps.h"
@@ -66,6 +67,7 @@ typedef struct gw_config {
     char *link_tls_key;
     bool apps_redis;
     long apps_refresh_ms;
+    char *io_uring;
 } gw_config;
 
 #define OPT(name, env, alt, type, def, help, field)                                                \
@@ -158,6 +160,10 @@ static const hc_opt options[] = {
         apps_redis),
     OPT("apps-refresh-ms", "HERALD_APPS_REFRESH_MS", NULL, HC_OPT_INT, "1000",
         "with --apps-redis: milliseconds between checks of herald:apps:version", apps_refresh_ms),
+    OPT("io-uring", "HERALD_IO_URING", NULL, HC_OPT_STRING, "auto",
+        "batch the writes to clients with io_uring: auto (when the kernel allows it), on (fail "
+        "if it does not), off (one send() per connection)",
+        io_uring),
 };
 #define NOPTS (sizeof(options) / sizeof(options[0]))
 
@@ -280,6 +286,8 @@ static bool check_config(const gw_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "--link-tls-cert needs --link-tls-ca (TLS links)");
     else if (cfg->tls_watch < 0 || cfg->tls_watch > 86400)
         snprintf(err, errlen, "--tls-watch must be 0..86400 s (0: SIGHUP only)");
+    else if (!gw_sendbatch_parse_mode(cfg->io_uring, &(gw_sendbatch_mode){0}))
+        snprintf(err, errlen, "--io-uring must be auto, on or off");
     else if (cfg->conn_rate_per_ip < 0 || cfg->conn_burst_per_ip < 0 || cfg->max_http < 0)
         snprintf(err, errlen,
                  "--max-conn-rate-per-ip, --max-conn-burst-per-ip and --max-http-concurrency "
@@ -468,6 +476,9 @@ static int serve(const gw_config *cfg, hc_apps *apps)
                            .conn_rate_per_ip = cfg->conn_rate_per_ip,
                            .conn_burst_per_ip = cfg->conn_burst_per_ip,
                            .max_http = cfg->max_http};
+    gw_sendbatch_mode batching = GW_SENDBATCH_AUTO;
+    gw_sendbatch_parse_mode(cfg->io_uring, &batching);
+    sc.send_batching = (int)batching;
     m.server = gw_server_new(&m.loop, &sc, apps, m.link, err, sizeof(err));
     if (!m.server) {
         hc_error("%s", err);

@@ -93,6 +93,11 @@ void gw_metrics_init(hc_metrics *r, int port)
     gw_m.tls_expiry =
         hc_metrics_gauge(r, "herald_tls_certificate_expiry_timestamp_seconds",
                          "Expiry (notAfter, Unix time) of the TLS certificate served.", NULL);
+    gw_m.send_batching = hc_metrics_gauge(
+        r, "herald_send_batching",
+        "1 for the backend that writes to client sockets: io_uring (batched sends, one "
+        "submission per loop turn) or send (one system call per connection); --io-uring.",
+        "backend");
 }
 
 void gw_metrics_app_add(hc_metric *f, const char *app_id, double n)

@@ -30,6 +30,7 @@ typedef struct gw_metrics {
     hc_metric *rebalance_closes;                    /* herald_rebalance_closes_total */
     hc_metric *accept_paused, *accept_fd_exhausted; /* gw_listen */
     hc_metric *tls_reloads, *tls_expiry;            /* gw_tls */
+    hc_metric *send_batching;                       /* herald_send_batching{backend}: gw_server */
 } gw_metrics;
 
 extern gw_metrics gw_m;

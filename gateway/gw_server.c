@@ -9,13 +9,17 @@
  * flush pass writes each dirty connection's backlog as one run of bytes
  * (gw_wsout) with one lws_write, and asks lws for a writable callback only
  * when lws had to keep part of it (the socket would block): no POLLOUT
- * arming per delivery (see conn_flush). A connection to be closed (fatal protocol error,
- * missing pong, full queue, shutdown) is sealed, its queue (the pusher:error)
- * is written, then a zero-delay wsi timer closes it with lws_close_reason
- * (see ws_writeable for why not from the writable callback). At shutdown
- * every client gets 4200 and up to DRAIN_MAX_MS to leave.
+ * arming per delivery (see conn_flush). With io_uring (gw_sendbatch) the
+ * pass sends every plain-TCP connection's first batch in one submission
+ * instead, and hands what a socket did not take to lws (batch_submit).
+ * A connection to be closed (fatal protocol error, missing pong, full
+ * queue, shutdown) is sealed, its queue (the pusher:error) is written, then
+ * a zero-delay wsi timer closes it with lws_close_reason (see ws_writeable
+ * for why not from the writable callback). At shutdown every client gets
+ * 4200 and up to DRAIN_MAX_MS to leave.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,22 +173,133 @@ static int conn_flush(gw_conn *c, bool in_lws)
     return 0;
 }
 
+/* The socket is gone: the writable callback returns -1 and lws closes it
+ * (no close frame); lws skips that callback on a socket it marked
+ * unusable, so a timeout closes it then. */
+static void conn_write_failed(gw_conn *c)
+{
+    gw_subscriber_seal(&c->sub);
+    gw_outq_free(&c->sub.q);
+    c->write_failed = true;
+    lws_callback_on_writable(c->wsi);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 1);
+}
+
+/* ---- batched sends ----------------------------------------------------
+ * With io_uring (gw_sendbatch), the flush pass gathers the first batch of
+ * every dirty plain-TCP connection (what conn_flush would write first),
+ * then sends them all with one gw_sendbatch_run (one io_uring submission
+ * per SUBMIT_MAX connections) instead of one lws_write (= one send system
+ * call) each. The sends are MSG_DONTWAIT: one that finds the socket full,
+ * or writes only part, hands the rest to lws_write, which keeps it
+ * (buflist) and arms POLLOUT exactly as when its own send is short;
+ * conn_flush then goes on as usual (more rounds of a long backlog,
+ * closing). Bypassing lws is safe only while lws holds nothing for the
+ * socket (lws_partial_buffered: its pongs and close frames go out first,
+ * and it writes them only from the writable callback, never during the
+ * flush pass) and for plain TCP (lws_is_ssl: TLS stays on lws_write). A
+ * single frame is sent from the shared frame itself (the queue keeps it
+ * alive until popped, after the send); several are copied into the arena.
+ * Without io_uring (--io-uring off, no liburing, no kernel support) every
+ * connection takes conn_flush as before. */
+#define SUBMIT_MAX 1024         /* connections per submission */
+#define ARENA_MAX (1024 * 1024) /* gathered bytes held for one submission */
+
+typedef struct gw_batched {
+    gw_conn *c;
+    size_t frames, bytes; /* frames covered, their payload bytes (metrics) */
+    size_t off;           /* in srv->arena, when in_arena */
+    bool in_arena;
+} gw_batched;
+
+/* Can c's next write bypass lws? */
+static bool batchable(gw_conn *c)
+{
+    return c->srv->pend && gw_outq_len(&c->sub.q) && !lws_is_ssl(c->wsi) &&
+           !lws_partial_buffered(c->wsi) && lws_get_socket_fd(c->wsi) >= 0;
+}
+
+static void batch_submit(gw_server *s)
+{
+    size_t n = s->npend;
+    if (!n)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (s->pend[i].in_arena)
+            s->pend_e[i].p = s->arena.data + s->pend[i].off;
+    gw_sendbatch_run(s->sendbatch, s->pend_e, n);
+    s->npend = 0;
+    for (size_t i = 0; i < n; i++) {
+        gw_batched *x = &s->pend[i];
+        gw_sendbatch_entry *e = &s->pend_e[i];
+        gw_conn *c = x->c;
+        int rc = 0;
+        if (e->res == -EAGAIN || e->res == -EWOULDBLOCK ||
+            (e->res >= 0 && (size_t)e->res < e->len)) {
+            /* lws keeps the rest and arms POLLOUT; before the pop, as the
+             * bytes may be the frame's own */
+            size_t done = e->res > 0 ? (size_t)e->res : 0, rest = e->len - done;
+            int w = lws_write(c->wsi, (unsigned char *)e->p + done, rest, LWS_WRITE_RAW);
+            if (w < (int)rest)
+                rc = -1;
+        } else if (e->res < 0) {
+            rc = -1;
+        }
+        for (size_t k = 0; k < x->frames; k++)
+            gw_outq_pop(&c->sub.q);
+        if (x->frames) {
+            const char *app_id = c->pusher.app ? c->pusher.app->id : "";
+            gw_metrics_app_add(gw_m.ws_tx_bytes, app_id, (double)x->bytes);
+            gw_metrics_app_add(gw_m.ws_tx_messages, app_id, (double)x->frames);
+        }
+        if (!rc)
+            rc = conn_flush(c, false); /* the rest of a long backlog; closing */
+        if (rc < 0)
+            conn_write_failed(c);
+    }
+    hc_sbuf_reset(&s->arena);
+}
+
+/* Gathers c's first batch for the next submission. */
+static void batch_add(gw_server *s, gw_conn *c)
+{
+    if (s->npend == SUBMIT_MAX || s->arena.len + BATCH_MAX > ARENA_MAX)
+        batch_submit(s);
+    const unsigned char *p;
+    size_t len;
+    size_t k = gw_wsout_gather(&c->sub.q, &s->batch, BATCH_MAX, &p, &len);
+    gw_batched *x = &s->pend[s->npend];
+    gw_sendbatch_entry *e = &s->pend_e[s->npend];
+    s->npend++;
+    x->c = c;
+    x->frames = k;
+    x->bytes = 0;
+    for (size_t i = 0; i < k; i++)
+        x->bytes += gw_outq_at(&c->sub.q, i)->len;
+    x->in_arena = k > 1; /* gathered into s->batch, reused by the next */
+    e->fd = lws_get_socket_fd(c->wsi);
+    e->len = len;
+    e->res = 0;
+    if (x->in_arena) {
+        x->off = s->arena.len;
+        hc_sbuf_append(&s->arena, p, len);
+        e->p = NULL; /* set at submission (the arena may move) */
+    } else {
+        e->p = p;
+    }
+}
+
 static void flush_all(gw_server *s)
 {
     gw_conn *c;
     while ((c = s->dirty)) {
         conn_undirty(c);
-        if (conn_flush(c, false) < 0) {
-            /* the socket is gone: the writable callback returns -1 and lws
-             * closes it (no close frame); lws skips that callback on a
-             * socket it marked unusable, so a timeout closes it then */
-            gw_subscriber_seal(&c->sub);
-            gw_outq_free(&c->sub.q);
-            c->write_failed = true;
-            lws_callback_on_writable(c->wsi);
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 1);
-        }
+        if (batchable(c))
+            batch_add(s, c);
+        else if (conn_flush(c, false) < 0)
+            conn_write_failed(c);
     }
+    batch_submit(s);
     uv_idle_stop(&s->flush_idle);
     uv_check_stop(&s->flush_check);
 }
@@ -822,11 +937,49 @@ static bool start_lws(gw_server *s, char *err, size_t errlen)
     return true;
 }
 
+static void sendbatch_stop(gw_server *s)
+{
+    gw_sendbatch_free(s->sendbatch);
+    s->sendbatch = NULL;
+    free(s->pend);
+    free(s->pend_e);
+    s->pend = NULL;
+    s->pend_e = NULL;
+    hc_sbuf_free(&s->arena);
+}
+
+/* The flush pass's batched sends (--io-uring): one log line and the
+ * herald_send_batching gauge say which backend writes. */
+static bool sendbatch_start(gw_server *s, const gw_server_config *cfg, char *err, size_t errlen)
+{
+    s->sendbatch = gw_sendbatch_new((gw_sendbatch_mode)cfg->send_batching, SUBMIT_MAX, err, errlen);
+    if (!s->sendbatch)
+        return false;
+    bool uring = gw_sendbatch_uring(s->sendbatch);
+    if (uring) {
+        s->pend = hc_calloc(SUBMIT_MAX, sizeof(*s->pend));
+        s->pend_e = hc_calloc(SUBMIT_MAX, sizeof(*s->pend_e));
+        hc_info("write path: sends batched with io_uring (one submission per loop turn)");
+    } else {
+        hc_info("write path: one send() per connection, not batched (%s)",
+                gw_sendbatch_why(s->sendbatch));
+    }
+    const char *v[1] = {"io_uring"};
+    hc_metric_set(gw_m.send_batching, v, uring ? 1 : 0);
+    v[0] = "send";
+    hc_metric_set(gw_m.send_batching, v, uring ? 0 : 1);
+    return true;
+}
+
 gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_apps *apps,
                          gw_link *link, char *err, size_t errlen)
 {
     static const gw_subs_hooks hooks = {hook_wake, hook_overflow, hook_first, hook_last, hook_gap};
     gw_server *s = hc_calloc(1, sizeof(*s));
+    if (!sendbatch_start(s, cfg, err, errlen)) {
+        free(s);
+        return NULL;
+    }
     s->loop = loop;
     s->cfg = *cfg;
     s->host = hc_strdup(cfg->host ? cfg->host : "0.0.0.0");
@@ -837,6 +990,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
     s->wh = gw_webhooks_new(loop, link, apps, s->subs, err, errlen);
     if (!s->wh) {
         gw_subs_free(s->subs);
+        sendbatch_stop(s);
         free(s->host);
         free(s);
         return NULL;
@@ -850,6 +1004,7 @@ gw_server *gw_server_new(uv_loop_t *loop, const gw_server_config *cfg, const hc_
         gw_connlimit_free(&s->connlimit);
         gw_subs_free(s->subs);
         gw_limits_free(s->limits);
+        sendbatch_stop(s);
         free(s->host);
         free(s);
         return NULL;
@@ -1100,6 +1255,7 @@ void gw_server_free(gw_server *s)
     gw_limits_free(s->limits);
     gw_connlimit_free(&s->connlimit);
     hc_sbuf_free(&s->batch);
+    sendbatch_stop(s);
     free(s->host);
     free(s);
 }

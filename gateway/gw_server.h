@@ -41,6 +41,7 @@ typedef struct gw_server_config {
     long conn_rate_per_ip;         /* new connections per second per address; 0 = no limit */
     long conn_burst_per_ip;        /* at once; 0 = conn_rate_per_ip */
     long max_http;                 /* HTTP API requests in flight; 0 = no limit */
+    int send_batching;             /* gw_sendbatch_mode (--io-uring); 0 = auto */
 } gw_server_config;
 
 typedef struct gw_server gw_server;

@@ -17,6 +17,7 @@
 #include "gw_api.h"
 #include "gw_link.h"
 #include "gw_presence.h"
+#include "gw_sendbatch.h"
 #include "gw_server.h"
 #include "gw_subs.h"
 
@@ -66,6 +67,13 @@ struct gw_server {
     uv_check_t flush_check;
     bool flush_open;
     hc_sbuf batch; /* one connection's frames, gathered for one write */
+    /* batched sends (gw_sendbatch): connections gathered in this flush
+     * pass, written by one submission (gw_server.c batch_submit) */
+    gw_sendbatch *sendbatch;
+    struct gw_batched *pend; /* SUBMIT_MAX, with pend_e */
+    gw_sendbatch_entry *pend_e;
+    size_t npend;
+    hc_sbuf arena; /* the pending connections' multi-frame gathers */
 };
 
 /* Per-wsi session data lws allocates (zeroed) for our protocol. */

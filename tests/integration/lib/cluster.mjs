@@ -28,7 +28,7 @@ const HERALD_LOCAL = path.join(REPO_ROOT, 'scripts', 'herald-local');
 export const SANITIZER_PATTERNS = [/ERROR: AddressSanitizer/, /runtime error:/, /ERROR: LeakSanitizer/];
 
 /**
- * Ports for test file number `file` (1..49), cluster `slot` (0 or 1) inside it.
+ * Ports for test file number `file` (1..50), cluster `slot` (0 or 1) inside it.
  * Each lane (HERALD_TEST_LANE=0..7, default 0) owns 2,000 ports from
  * 12000 + 2000*lane, so several suites can run side by side on one machine:
  * gateways at lane+20*file+10*slot (up to 10), brokers at lane+1000+20*file
@@ -36,8 +36,8 @@ export const SANITIZER_PATTERNS = [/ERROR: AddressSanitizer/, /runtime error:/, 
  * stay below Linux's ephemeral range (32768+).
  */
 export function portsFor(file, slot = 0) {
-  if (!(file >= 1 && file <= 49) || !(slot === 0 || slot === 1)) {
-    throw new Error(`portsFor(${file}, ${slot}): file must be 1..49 and slot 0 or 1`);
+  if (!(file >= 1 && file <= 50) || !(slot === 0 || slot === 1)) {
+    throw new Error(`portsFor(${file}, ${slot}): file must be 1..50 and slot 0 or 1`);
   }
   const lane = Number(process.env.HERALD_TEST_LANE || 0);
   if (!(Number.isInteger(lane) && lane >= 0 && lane <= 7)) {
