@@ -24,6 +24,12 @@
  * stdout, progress goes to stderr with --verbose. It does not start or
  * stop servers: tests/load/scenario does. Several processes can share a
  * run (each process stays under the open-files hard limit).
+ *
+ * --presence replaces publishing by presence churn: --observers connections
+ * per channel stay subscribed, the others join (signed presence subscribe),
+ * stay --member-hold seconds, leave and join again at --rates joins/s; the
+ * observers' member_added / member_removed are the "deliveries" then
+ * (latency from the churner's subscribe / unsubscribe).
  */
 #include "hl_hist.h"
 #include "hl_wire.h"
@@ -55,6 +61,7 @@ typedef struct target {
 } target;
 
 enum cstate { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_OPEN, C_DONE };
+enum pstate { PS_OUT, PS_JOINING, PS_IN };
 
 typedef struct conn {
     uv_tcp_t tcp;
@@ -62,7 +69,11 @@ typedef struct conn {
     uint8_t state;
     uint8_t closing;
     uint16_t subs_ok;
-    char *pend; /* bytes of an incomplete frame / handshake */
+    uint8_t url;              /* index in opt.urls */
+    uint8_t pstate;           /* presence churner: PS_OUT, PS_JOINING, PS_IN */
+    char sid[24];             /* socket_id (presence) */
+    uint64_t t_join, t_leave; /* presence churner: last subscribe / unsubscribe sent */
+    char *pend;               /* bytes of an incomplete frame / handshake */
     size_t pend_len, pend_cap;
 } conn;
 
@@ -107,6 +118,9 @@ static struct {
     bool no_kstamp;
     const char *label;
     const char *ready_file, *hold_until;
+    bool presence;      /* presence churn instead of publishing */
+    int observers;      /* presence: observer connections per channel */
+    double member_hold; /* presence: seconds a churner stays a member */
 } opt = {
     .proto = HL_PROTO_PUSHER,
     .app_id = "app-id",
@@ -126,6 +140,8 @@ static struct {
     .settle = 1,
     .drain = 3,
     .timeout = 300,
+    .observers = 1,
+    .member_hold = 1,
 };
 
 enum phase { P_CONNECT, P_SETTLE, P_HOLD, P_PUBLISH, P_DRAIN, P_END };
@@ -136,6 +152,11 @@ typedef struct step {
     uint64_t published, pub_errors, deliveries, expected;
     double server_cpu_s, gen_cpu_s;
     hl_hist hist, arrival;
+    /* presence: subscribes sent, subscription_succeeded, unsubscribes sent;
+     * hist / arrival / deliveries / expected are the observers' member
+     * events then */
+    uint64_t joins, joins_ok, leaves;
+    hl_hist join;
 } step;
 
 static uv_loop_t *loop;
@@ -164,6 +185,10 @@ static int open_pubs;
 static char readbuf[256 * 1024];
 static bool stopping;
 static unsigned hold_polls;
+/* presence: connections 0..n_observers-1 observe, the others churn */
+static long n_observers, churn_rr;
+static uint64_t n_joins, n_joins_ok, n_leaves, n_added, n_removed, n_member_other;
+static hl_hist total_join;
 
 static void logv(const char *fmt, ...)
 {
@@ -255,8 +280,19 @@ static void channel_name(char *out, size_t cap, long ch)
     snprintf(out, cap, "%s-%ld", opt.prefix, ch);
 }
 
+static bool is_churner(const conn *c)
+{
+    return opt.presence && (long)c->id >= n_observers;
+}
+
+/* Presence: observer i watches channel i mod C; churners 2m and 2m+1 (one
+ * per node with two --url) share channel m mod C, so every channel's
+ * members join through both nodes. */
 static long conn_channel(const conn *c, int j)
 {
+    if (opt.presence)
+        return (long)c->id < n_observers ? (long)c->id % opt.channels
+                                         : (long)(c->id / (uint32_t)opt.nurls) % opt.channels;
     return (long)(((uint64_t)c->id * (uint64_t)opt.subs + (uint64_t)j) % (uint64_t)opt.channels);
 }
 
@@ -323,7 +359,7 @@ static void conn_close(conn *c, bool error)
     if (error) {
         if (c->state == C_OPEN && c->subs_ok >= opt.subs) {
             n_closed_early++;
-            for (int j = 0; j < opt.subs; j++)
+            for (int j = 0; j < opt.subs && !is_churner(c); j++)
                 chan_subs[conn_channel(c, j)]--;
             n_subscribed--;
         } else {
@@ -339,6 +375,16 @@ static void conn_close(conn *c, bool error)
 static void subscribe_all(conn *c)
 {
     char ch[200], msg[512];
+    if (opt.presence) {
+        char user[24];
+        snprintf(user, sizeof user, "o%u", c->id);
+        channel_name(ch, sizeof ch, conn_channel(c, 0));
+        size_t n =
+            hl_presence_subscribe_msg(msg, sizeof msg, opt.key, opt.secret, c->sid, ch, user);
+        if (n)
+            send_ws(c, HL_OP_TEXT, msg, n);
+        return;
+    }
     for (int j = 0; j < opt.subs; j++) {
         channel_name(ch, sizeof ch, conn_channel(c, j));
         size_t n = hl_subscribe_msg(opt.proto, msg, sizeof msg, ch);
@@ -374,6 +420,131 @@ static void on_event(const char *msg, size_t len)
     }
 }
 
+/* ---- presence churn ------------------------------------------------------- */
+
+static bool churn_counts(void)
+{
+    return cur_step >= 0 && (phase == P_PUBLISH || phase == P_DRAIN);
+}
+
+/* A churner joins its channel: every observer of it expects a member_added. */
+static void churn_join(conn *c)
+{
+    char ch[200], user[24], msg[512];
+    snprintf(user, sizeof user, "u%u", c->id);
+    long chan = conn_channel(c, 0);
+    channel_name(ch, sizeof ch, chan);
+    size_t n = hl_presence_subscribe_msg(msg, sizeof msg, opt.key, opt.secret, c->sid, ch, user);
+    if (!n)
+        return;
+    c->pstate = PS_JOINING;
+    c->t_join = uv_hrtime();
+    send_ws(c, HL_OP_TEXT, msg, n);
+    n_joins++;
+    n_expected += (uint64_t)chan_subs[chan];
+    steps[cur_step].joins++;
+    steps[cur_step].expected += (uint64_t)chan_subs[chan];
+}
+
+/* ... and leaves it: a member_removed for each observer. */
+static void churn_leave(conn *c)
+{
+    char ch[200], msg[256];
+    long chan = conn_channel(c, 0);
+    channel_name(ch, sizeof ch, chan);
+    size_t n = hl_unsubscribe_msg(msg, sizeof msg, ch);
+    if (!n)
+        return;
+    c->pstate = PS_OUT;
+    c->t_leave = uv_hrtime();
+    send_ws(c, HL_OP_TEXT, msg, n);
+    n_leaves++;
+    n_expected += (uint64_t)chan_subs[chan];
+    steps[cur_step].leaves++;
+    steps[cur_step].expected += (uint64_t)chan_subs[chan];
+}
+
+static void on_joined(conn *c)
+{
+    if (c->pstate != PS_JOINING)
+        return;
+    c->pstate = PS_IN;
+    uint64_t us = (uv_hrtime() - c->t_join) / 1000;
+    n_joins_ok++;
+    hl_hist_record(&total_join, us);
+    if (churn_counts()) {
+        steps[cur_step].joins_ok++;
+        hl_hist_record(&steps[cur_step].join, us);
+    }
+}
+
+/* An observer got member_added / member_removed: the latency is from the
+ * churner's subscribe / unsubscribe (same process, same clock). */
+static void on_member(const char *msg, size_t len, bool added)
+{
+    long u = hl_member_user(msg, len, 'u');
+    if (u < n_observers || u >= opt.conns) {
+        n_member_other++; /* observers joining, or not ours */
+        return;
+    }
+    const conn *from = &conns[u];
+    uint64_t sent = added ? from->t_join : from->t_leave;
+    uint64_t now = uv_hrtime();
+    uint64_t us = now > sent ? (now - sent) / 1000 : 0;
+    bool arrived = cur_arrival_ns != 0;
+    uint64_t at = arrived ? (uint64_t)((int64_t)cur_arrival_ns - rt_minus_mono) : 0;
+    uint64_t aus = at > sent ? (at - sent) / 1000 : 0;
+    if (added)
+        n_added++;
+    else
+        n_removed++;
+    n_deliveries++;
+    hl_hist_record(&total, us);
+    if (arrived)
+        hl_hist_record(&total_arrival, aus);
+    if (churn_counts()) {
+        steps[cur_step].deliveries++;
+        if (phase == P_DRAIN)
+            n_late++;
+        hl_hist_record(&steps[cur_step].hist, us);
+        if (arrived)
+            hl_hist_record(&steps[cur_step].arrival, aus);
+    }
+}
+
+/* Every tick: churners held long enough leave; then as many joins as the
+ * step's rate says are due, each by the next churner that is out (round
+ * robin). When none is out, the step falls behind its rate. */
+static void churn_tick(double rate, double el, bool join)
+{
+    uint64_t now = uv_hrtime();
+    uint64_t hold_ns = (uint64_t)(opt.member_hold * 1e9);
+    for (long i = n_observers; i < opt.conns; i++) {
+        conn *c = &conns[i];
+        if (c->pstate == PS_IN && c->state == C_OPEN && now - c->t_join >= hold_ns)
+            churn_leave(c);
+    }
+    if (!join)
+        return;
+    long nch = opt.conns - n_observers;
+    long due = (long)(rate * el) - (long)steps[cur_step].joins;
+    for (long k = 0; k < nch && due > 0; k++) {
+        conn *c = &conns[n_observers + churn_rr++ % nch];
+        if (c->state == C_OPEN && c->pstate == PS_OUT && !c->closing) {
+            churn_join(c);
+            due--;
+        }
+    }
+}
+
+static bool churn_settled(void)
+{
+    for (long i = n_observers; i < opt.conns; i++)
+        if (conns[i].state == C_OPEN && conns[i].pstate != PS_OUT)
+            return false;
+    return true;
+}
+
 /* CLOCK_REALTIME minus CLOCK_MONOTONIC (uv_hrtime), in ns: sampled at the
  * start of the run and of every step, so a clock step between them costs
  * at most one step's arrival figures. */
@@ -399,9 +570,29 @@ static void on_text(conn *c, const char *msg, size_t len)
         send_text(c, "40");
         break;
     case HL_MSG_ESTABLISHED:
+        if (opt.presence)
+            hl_json_value(msg, len, "socket_id", c->sid, sizeof c->sid);
+        if (is_churner(c)) {
+            /* ready to churn: it joins when the steps say so */
+            if (c->subs_ok < opt.subs) {
+                c->subs_ok = (uint16_t)opt.subs;
+                n_subscribed++;
+                in_progress--;
+            }
+            break;
+        }
         subscribe_all(c);
         break;
+    case HL_MSG_MEMBER_ADDED:
+    case HL_MSG_MEMBER_REMOVED:
+        if (!is_churner(c))
+            on_member(msg, len, hl_classify(opt.proto, msg, len) == HL_MSG_MEMBER_ADDED);
+        break;
     case HL_MSG_SUBSCRIBED:
+        if (is_churner(c)) {
+            on_joined(c);
+            break;
+        }
         if (c->subs_ok < opt.subs && ++c->subs_ok == opt.subs) {
             n_subscribed++;
             in_progress--;
@@ -410,6 +601,8 @@ static void on_text(conn *c, const char *msg, size_t len)
         }
         break;
     case HL_MSG_ERROR:
+        if (is_churner(c) && c->pstate == PS_JOINING)
+            c->pstate = PS_OUT;
         n_errors_msg++;
         logv("conn %u: error message: %.*s", c->id, (int)(len > 200 ? 200 : len), msg);
         break;
@@ -604,7 +797,7 @@ static void on_connected(uv_connect_t *req, int status)
         conn_close(c, true);
         return;
     }
-    const target *t = &opt.urls[c->id % (uint32_t)opt.nurls];
+    const target *t = &opt.urls[c->url];
     char rq[1024];
     size_t n = hl_ws_request(rq, sizeof rq, t->host, t->port, t->path);
     c->state = C_HANDSHAKE;
@@ -641,6 +834,7 @@ static void launch_one(void)
 {
     conn *c = &conns[next_conn];
     c->id = (uint32_t)next_conn++;
+    c->url = (uint8_t)(c->id % (uint32_t)opt.nurls);
     launched++;
     in_progress++;
     c->state = C_CONNECTING;
@@ -654,7 +848,7 @@ static void launch_one(void)
     bind_source(&c->tcp, c->id);
     uv_connect_t *req = malloc(sizeof *req);
     req->data = c;
-    const target *t = &opt.urls[c->id % (uint32_t)opt.nurls];
+    const target *t = &opt.urls[c->url];
     int rc = uv_tcp_connect(req, &c->tcp, (const struct sockaddr *)&t->addr, on_connected);
     if (rc != 0) {
         free(req);
@@ -823,6 +1017,7 @@ static void start_step(int i)
     steps[i].rate = opt.rates[i];
     hl_hist_reset(&steps[i].hist);
     hl_hist_reset(&steps[i].arrival);
+    hl_hist_reset(&steps[i].join);
     sample_clocks();
     step_start_ns = uv_hrtime();
     step_cpu0 = servers_cpu_s();
@@ -870,7 +1065,7 @@ static void enter(enum phase p)
             enter(P_END);
             return;
         }
-        for (int k = 0; k < opt.pub_conns; k++)
+        for (int k = 0; k < opt.pub_conns && !opt.presence; k++)
             pub_connect(&pubs[k]);
         start_step(0);
         break;
@@ -925,6 +1120,10 @@ static void on_tick(uv_timer_t *t)
             }
             break;
         }
+        if (opt.presence) {
+            churn_tick(s->rate, el, true);
+            break;
+        }
         if (s->rate > 0) {
             long due = (long)(s->rate * el) - (long)s->published;
             for (int k = 0; k < opt.pub_conns && due > 0; k++) {
@@ -938,6 +1137,12 @@ static void on_tick(uv_timer_t *t)
         break;
     }
     case P_DRAIN: {
+        if (opt.presence) {
+            churn_tick(0, 0, false); /* members still leave, nobody joins */
+            if ((churn_settled() && n_deliveries >= n_expected) || in_phase >= opt.drain)
+                enter(P_END);
+            break;
+        }
         bool idle = true;
         for (int k = 0; k < opt.pub_conns; k++)
             idle = idle && !pubs[k].busy;
@@ -977,6 +1182,15 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* Every error count; presence: member events that never came too. */
+static uint64_t run_errors(void)
+{
+    uint64_t e = n_conn_errors + n_closed_early + n_errors_msg + n_pub_errors;
+    if (opt.presence && n_expected > n_deliveries)
+        e += n_expected - n_deliveries;
+    return e;
+}
+
 static void finish(void)
 {
     stopping = true;
@@ -1005,12 +1219,23 @@ static void finish(void)
             ",\"late_deliveries\":%" PRIu64,
             n_published, n_pub_errors, n_deliveries, n_expected,
             (int64_t)n_expected - (int64_t)n_deliveries, n_unstamped, n_late);
-    uint64_t errors = n_conn_errors + n_closed_early + n_errors_msg + n_pub_errors;
+    uint64_t errors = run_errors();
     fprintf(o, ",\"errors\":%" PRIu64 ",\"latency_us\":", errors);
     json_lat(o, &total);
     if (total_arrival.count) {
         fprintf(o, ",\"arrival_us\":");
         json_lat(o, &total_arrival);
+    }
+    if (opt.presence) {
+        fprintf(o,
+                ",\"presence\":{\"observers\":%ld,\"churners\":%ld,\"member_hold_s\":%.3f,"
+                "\"joins\":%" PRIu64 ",\"joins_ok\":%" PRIu64 ",\"leaves\":%" PRIu64
+                ",\"member_added\":%" PRIu64 ",\"member_removed\":%" PRIu64
+                ",\"member_other\":%" PRIu64 ",\"join_us\":",
+                n_observers, opt.conns - n_observers, opt.member_hold, n_joins, n_joins_ok,
+                n_leaves, n_added, n_removed, n_member_other);
+        json_lat(o, &total_join);
+        fputc('}', o);
     }
     fprintf(o, ",\"steps\":[");
     int nsteps = phase >= P_PUBLISH && cur_step >= 0 ? cur_step + 1 : 0;
@@ -1031,6 +1256,15 @@ static void finish(void)
         if (s->arrival.count) {
             fprintf(o, ",\"arrival_us\":");
             json_lat(o, &s->arrival);
+        }
+        if (opt.presence) {
+            fprintf(o,
+                    ",\"joins\":%" PRIu64 ",\"joins_ok\":%" PRIu64 ",\"leaves\":%" PRIu64
+                    ",\"joins_per_s\":%.1f,\"server_cpu_us_per_join\":%.3f,\"join_us\":",
+                    s->joins, s->joins_ok, s->leaves,
+                    s->secs > 0 ? (double)s->joins_ok / s->secs : 0,
+                    s->joins_ok ? s->server_cpu_s * 1e6 / (double)s->joins_ok : 0);
+            json_lat(o, &s->join);
         }
         fputc('}', o);
     }
@@ -1112,6 +1346,10 @@ static void usage(void)
         "  --timeout S           hard bound on the whole run (default 300)\n"
         "  --label S             copied into the summary\n"
         "  --no-kstamp           no kernel receive timestamps (arrival_us): plain reads\n"
+        "  --presence            presence churn instead of publishing: --rates are joins/s;\n"
+        "                        --prefix must start with presence-, --subs 1\n"
+        "  --observers K         presence: observer connections per channel (default 1)\n"
+        "  --member-hold S       presence: seconds a churner stays a member (default 1)\n"
         "  --verbose             progress on stderr\n");
 }
 
@@ -1150,7 +1388,10 @@ static void parse_args(int argc, char **argv)
         O_NOKSTAMP,
         O_HELP,
         O_READY,
-        O_HOLDUNTIL
+        O_HOLDUNTIL,
+        O_PRESENCE,
+        O_OBSERVERS,
+        O_MEMBERHOLD
     };
     static const struct option lo[] = {{"url", 1, 0, O_URL},
                                        {"proto", 1, 0, O_PROTO},
@@ -1185,6 +1426,9 @@ static void parse_args(int argc, char **argv)
                                        {"help", 0, 0, O_HELP},
                                        {"ready-file", 1, 0, O_READY},
                                        {"hold-until", 1, 0, O_HOLDUNTIL},
+                                       {"presence", 0, 0, O_PRESENCE},
+                                       {"observers", 1, 0, O_OBSERVERS},
+                                       {"member-hold", 1, 0, O_MEMBERHOLD},
                                        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -1299,6 +1543,15 @@ static void parse_args(int argc, char **argv)
         case O_NOKSTAMP:
             opt.no_kstamp = true;
             break;
+        case O_PRESENCE:
+            opt.presence = true;
+            break;
+        case O_OBSERVERS:
+            opt.observers = atoi(optarg);
+            break;
+        case O_MEMBERHOLD:
+            opt.member_hold = atof(optarg);
+            break;
         case O_HELP:
             usage();
             exit(0);
@@ -1313,8 +1566,19 @@ static void parse_args(int argc, char **argv)
         opt.pub_conns < 1 || opt.pub_conns > 1024 || opt.payload < 0 || opt.payload > 4000 ||
         opt.timeout <= 0)
         die("an option is out of range (--help)");
-    if (opt.nrates > 0 && opt.npubs == 0)
+    if (opt.nrates > 0 && opt.npubs == 0 && !opt.presence)
         die("--rates needs --publish-url");
+    if (opt.presence) {
+        if (opt.proto != HL_PROTO_PUSHER || opt.subs != 1 ||
+            strncmp(opt.prefix, "presence-", 9) != 0 || opt.observers < 1 || opt.member_hold < 0 ||
+            opt.conns <= (long)opt.observers * opt.channels)
+            die("--presence: Pusher, --subs 1, --prefix presence-..., --observers >= 1 and "
+                "more --conns than --observers x --channels");
+        for (int i = 0; i < opt.nrates; i++)
+            if (opt.rates[i] <= 0)
+                die("--presence: every rate must be > 0 joins/s");
+        n_observers = (long)opt.observers * opt.channels;
+    }
 }
 
 static void raise_nofile(void)
@@ -1348,6 +1612,7 @@ int main(int argc, char **argv)
     }
     hl_hist_reset(&total);
     hl_hist_reset(&total_arrival);
+    hl_hist_reset(&total_join);
     sample_clocks();
     rss_base_kb = rss_kb();
     t_start = uv_hrtime();
@@ -1366,6 +1631,5 @@ int main(int argc, char **argv)
     free(conns);
     free(chan_subs);
     free(pubs);
-    uint64_t errors = n_conn_errors + n_closed_early + n_errors_msg + n_pub_errors;
-    return errors ? 1 : 0;
+    return run_errors() ? 1 : 0;
 }

@@ -22,4 +22,21 @@ describe('benchmark peers, smoke mode', { skip: installed ? false : 'peers not i
       checkResult(lines[0], { publishes: true });
     });
   }
+
+  test('soketi: presence churn, every member event reaches the observers', async () => {
+    const lines = await runScenario('presence', ports, ['--target', 'soketi']);
+    assert.equal(lines.length, 1);
+    const r = lines[0].result;
+    assert.equal(r.errors, 0, JSON.stringify(r));
+    assert.ok(r.presence.joins > 0 && r.presence.joins_ok === r.presence.joins);
+    assert.equal(r.presence.member_added, r.presence.joins);
+    assert.equal(r.presence.member_removed, r.presence.leaves);
+    assert.equal(r.missing, 0);
+  });
+
+  test('socketio: presence reported as skipped (no presence channels)', async () => {
+    const lines = await runScenario('presence', ports, ['--target', 'socketio']);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0].skipped, /presence/);
+  });
 });
