@@ -30,6 +30,14 @@
  * stay --member-hold seconds, leave and join again at --rates joins/s; the
  * observers' member_added / member_removed are the "deliveries" then
  * (latency from the churner's subscribe / unsubscribe).
+ *
+ * --recovery keeps every client: one lost after the ramp (--kill-pid is
+ * SIGKILLed --kill-after seconds into publishing) reconnects to the next
+ * --url and subscribes again (--resume: with Herald's "since", the id of
+ * the last event it had); every event's publish time and answer, and every
+ * client's receipts per event, give the time until all are back, until all
+ * have what was published before they were back, and the losses and
+ * duplicates per client.
  */
 #include "hl_hist.h"
 #include "hl_wire.h"
@@ -43,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,7 +82,15 @@ typedef struct conn {
     uint8_t pstate;           /* presence churner: PS_OUT, PS_JOINING, PS_IN */
     char sid[24];             /* socket_id (presence) */
     uint64_t t_join, t_leave; /* presence churner: last subscribe / unsubscribe sent */
-    char *pend;               /* bytes of an incomplete frame / handshake */
+    /* recovery: recon = closed, waiting to reconnect; resub = reconnected,
+     * subscribing again; down = dropped and not subscribed again yet;
+     * caught = has every event published before it was back */
+    uint8_t recon, resub, down, caught, attempts;
+    uint16_t drops;
+    uint32_t scan_k;           /* recovery: first event index not yet known received */
+    uint64_t t_retry, t_resub; /* recovery: next attempt; subscribed again */
+    char last_id[40];          /* recovery: "<epoch>:<offset>" of the last event (--resume) */
+    char *pend;                /* bytes of an incomplete frame / handshake */
     size_t pend_len, pend_cap;
 } conn;
 
@@ -85,6 +102,7 @@ typedef struct pubconn {
     char *in;
     size_t in_len, in_cap;
     uv_write_t wr;
+    uint64_t seq; /* recovery: the event in flight */
     char out[16384];
 } pubconn;
 
@@ -118,9 +136,14 @@ static struct {
     bool no_kstamp;
     const char *label;
     const char *ready_file, *hold_until;
-    bool presence;      /* presence churn instead of publishing */
-    int observers;      /* presence: observer connections per channel */
-    double member_hold; /* presence: seconds a churner stays a member */
+    bool presence;          /* presence churn instead of publishing */
+    int observers;          /* presence: observer connections per channel */
+    double member_hold;     /* presence: seconds a churner stays a member */
+    bool recovery;          /* dropped connections reconnect and are checked for losses */
+    bool resume;            /* recovery: resubscribe with "since" (Herald) */
+    int kill_pid;           /* recovery: SIGKILL this process ... */
+    double kill_after;      /* ... this many seconds after publishing started */
+    double reconnect_delay; /* recovery: wait before the first reconnect attempt */
 } opt = {
     .proto = HL_PROTO_PUSHER,
     .app_id = "app-id",
@@ -189,6 +212,17 @@ static unsigned hold_polls;
 static long n_observers, churn_rr;
 static uint64_t n_joins, n_joins_ok, n_leaves, n_added, n_removed, n_member_other;
 static hl_hist total_join;
+/* recovery: per event (seq) its publish time and state, per (connection,
+ * index of the event on its channel) how often it arrived */
+enum { PUB_INFLIGHT, PUB_ACKED, PUB_REFUSED };
+static uint64_t seq_cap, *pub_t;
+static uint8_t *pub_st, *rx;
+static size_t rx_per;
+static bool rec_killed;
+static uint64_t t_publish0, t_kill, t_back, t_caught, t_rec_scan;
+static long rec_down, rec_pending, rec_dropped, rec_caught;
+static uint64_t n_drops, n_reconnects, n_resubscribed, n_recovered, n_not_recovered, n_foreign;
+static hl_hist rec_back;
 
 static void logv(const char *fmt, ...)
 {
@@ -290,6 +324,8 @@ static bool is_churner(const conn *c)
  * members join through both nodes. */
 static long conn_channel(const conn *c, int j)
 {
+    if (opt.recovery) /* connections 2m, 2m+1 (two nodes) share a channel */
+        return (long)(c->id / (uint32_t)opt.nurls) % opt.channels;
     if (opt.presence)
         return (long)c->id < n_observers ? (long)c->id % opt.channels
                                          : (long)(c->id / (uint32_t)opt.nurls) % opt.channels;
@@ -346,6 +382,43 @@ static void on_conn_closed(uv_handle_t *h)
     free(c->pend);
     c->pend = NULL;
     c->pend_len = c->pend_cap = 0;
+    if (c->recon) {
+        /* recovery: reconnect, at once the first time, then backing off */
+        c->state = C_IDLE;
+        unsigned ms = c->attempts ? 100u * c->attempts : (unsigned)(opt.reconnect_delay * 1000);
+        if (c->attempts && ms > 1000)
+            ms = 1000;
+        c->t_retry = uv_hrtime() + (uint64_t)ms * 1000000u;
+        rec_pending++;
+    }
+}
+
+/* Recovery: a connection lost after the ramp is not an error but a client
+ * to bring back (on_conn_closed, rec_tick). Returns false when c is not
+ * one (not --recovery, still ramping, or the run is ending). */
+static bool rec_drop(conn *c)
+{
+    if (!opt.recovery || stopping || phase < P_SETTLE || phase == P_END)
+        return false;
+    if (c->state == C_OPEN)
+        n_open--;
+    if (!c->down) {
+        c->down = 1;
+        rec_down++;
+        n_drops++;
+        if (c->drops++ == 0)
+            rec_dropped++;
+        if (c->caught) {
+            c->caught = 0;
+            rec_caught--;
+        }
+    }
+    c->subs_ok = 0;
+    c->resub = 1;
+    c->recon = 1;
+    c->state = C_DONE;
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    return true;
 }
 
 static void conn_close(conn *c, bool error)
@@ -353,6 +426,8 @@ static void conn_close(conn *c, bool error)
     if (c->closing)
         return;
     c->closing = 1;
+    if (error && rec_drop(c))
+        return;
     if (c->state == C_CONNECTING || c->state == C_HANDSHAKE ||
         (c->state == C_OPEN && c->subs_ok < opt.subs))
         in_progress--;
@@ -545,6 +620,126 @@ static bool churn_settled(void)
     return true;
 }
 
+/* ---- recovery ------------------------------------------------------------ */
+
+static uint8_t *rx_at(const conn *c, uint64_t k)
+{
+    return &rx[(size_t)c->id * rx_per + (size_t)k];
+}
+
+/* An event arrived on c: count it by its index on the channel (the stamp's
+ * seq: events go to the channels round-robin, seq 1 to channel 0), and
+ * remember its id for the next resume. */
+static void rec_event(conn *c, const char *msg, size_t len)
+{
+    uint64_t t, seq;
+    if (!hl_stamp_find(msg, len, &t, &seq))
+        return;
+    long ch = conn_channel(c, 0);
+    if (seq == 0 || seq >= seq_cap || (long)((seq - 1) % (uint64_t)opt.channels) != ch) {
+        n_foreign++;
+        return;
+    }
+    uint8_t *r = rx_at(c, (seq - 1) / (uint64_t)opt.channels);
+    if (*r < 255)
+        (*r)++;
+    if (opt.resume)
+        hl_json_value(msg, len, "\"id\"", c->last_id, sizeof c->last_id);
+}
+
+static void rec_subscribed(conn *c, const char *msg, size_t len)
+{
+    uint64_t now = uv_hrtime();
+    c->resub = 0;
+    c->subs_ok = (uint16_t)opt.subs;
+    c->attempts = 0;
+    c->t_resub = now;
+    n_resubscribed++;
+    if (opt.resume && c->last_id[0]) {
+        char v[8];
+        if (hl_json_value(msg, len, "recovered", v, sizeof v) && strcmp(v, "true") == 0)
+            n_recovered++;
+        else
+            n_not_recovered++;
+    }
+    if (c->down) {
+        c->down = 0;
+        if (--rec_down == 0 && rec_killed)
+            t_back = now;
+        if (rec_killed)
+            hl_hist_record(&rec_back, (now - t_kill) / 1000);
+    }
+}
+
+/* Has c every event of its channel that was acknowledged and published
+ * before it subscribed again? (Refused publishes are not owed; one still in
+ * flight from before is waited for.) */
+static bool rec_scan(conn *c)
+{
+    long ch = conn_channel(c, 0);
+    for (;; c->scan_k++) {
+        uint64_t seq = (uint64_t)c->scan_k * (uint64_t)opt.channels + (uint64_t)ch + 1;
+        if (seq > pub_seq)
+            return true;
+        if (*rx_at(c, c->scan_k) || pub_st[seq] == PUB_REFUSED)
+            continue;
+        return pub_t[seq] >= c->t_resub; /* a live event on its way */
+    }
+}
+
+/* Every acknowledged event delivered to every connection? */
+static bool rec_all_received(void)
+{
+    for (long i = 0; i < opt.conns; i++) {
+        const conn *c = &conns[i];
+        long ch = conn_channel(c, 0);
+        for (uint64_t seq = (uint64_t)ch + 1; seq <= pub_seq; seq += (uint64_t)opt.channels)
+            if (pub_st[seq] != PUB_REFUSED && !*rx_at(c, (seq - 1) / (uint64_t)opt.channels))
+                return false;
+    }
+    return true;
+}
+
+static void conn_start(conn *c);
+
+/* Every tick after the ramp: the kill, reconnects that are due, and (every
+ * 20 ms) which dropped connections have caught up. */
+static void rec_tick(void)
+{
+    uint64_t now = uv_hrtime();
+    if (phase == P_PUBLISH && opt.kill_pid > 0 && !rec_killed &&
+        now - t_publish0 >= (uint64_t)(opt.kill_after * 1e9)) {
+        rec_killed = true;
+        t_kill = now;
+        if (kill(opt.kill_pid, SIGKILL) != 0)
+            fprintf(stderr, "herald-load: kill %d: %s\n", opt.kill_pid, strerror(errno));
+        logv("killed %d", opt.kill_pid);
+    }
+    for (long i = 0; i < opt.conns && rec_pending > 0; i++) {
+        conn *c = &conns[i];
+        if (!c->recon || c->state != C_IDLE || now < c->t_retry)
+            continue;
+        c->recon = 0;
+        rec_pending--;
+        c->closing = 0;
+        c->attempts = (uint8_t)(c->attempts < 10 ? c->attempts + 1 : 10);
+        c->url = (uint8_t)((c->url + 1) % opt.nurls); /* the other node */
+        n_reconnects++;
+        conn_start(c);
+    }
+    if (!rec_killed || rec_caught >= rec_dropped || now - t_rec_scan < 20000000u)
+        return;
+    t_rec_scan = now;
+    for (long i = 0; i < opt.conns; i++) {
+        conn *c = &conns[i];
+        if (c->drops && !c->down && !c->caught && rec_scan(c)) {
+            c->caught = 1;
+            if (++rec_caught == rec_dropped && rec_down == 0)
+                t_caught = now;
+        }
+    }
+}
+
 /* CLOCK_REALTIME minus CLOCK_MONOTONIC (uv_hrtime), in ns: sampled at the
  * start of the run and of every step, so a clock step between them costs
  * at most one step's arrival figures. */
@@ -561,6 +756,8 @@ static void on_text(conn *c, const char *msg, size_t len)
 {
     switch (hl_classify(opt.proto, msg, len)) {
     case HL_MSG_EVENT:
+        if (opt.recovery)
+            rec_event(c, msg, len);
         on_event(msg, len);
         break;
     case HL_MSG_PING:
@@ -572,6 +769,14 @@ static void on_text(conn *c, const char *msg, size_t len)
     case HL_MSG_ESTABLISHED:
         if (opt.presence)
             hl_json_value(msg, len, "socket_id", c->sid, sizeof c->sid);
+        if (c->resub && opt.resume && c->last_id[0]) {
+            char ch[200], m[512];
+            channel_name(ch, sizeof ch, conn_channel(c, 0));
+            size_t n = hl_subscribe_since_msg(m, sizeof m, ch, c->last_id);
+            if (n)
+                send_ws(c, HL_OP_TEXT, m, n);
+            break;
+        }
         if (is_churner(c)) {
             /* ready to churn: it joins when the steps say so */
             if (c->subs_ok < opt.subs) {
@@ -589,6 +794,10 @@ static void on_text(conn *c, const char *msg, size_t len)
             on_member(msg, len, hl_classify(opt.proto, msg, len) == HL_MSG_MEMBER_ADDED);
         break;
     case HL_MSG_SUBSCRIBED:
+        if (c->resub) {
+            rec_subscribed(c, msg, len);
+            break;
+        }
         if (is_churner(c)) {
             on_joined(c);
             break;
@@ -627,7 +836,8 @@ static long conn_process(conn *c, const char *buf, size_t len)
         }
         c->state = C_OPEN;
         n_open++;
-        n_connected++;
+        if (!c->resub)
+            n_connected++;
         off = head;
     }
     while (off < len) {
@@ -838,8 +1048,19 @@ static void launch_one(void)
     launched++;
     in_progress++;
     c->state = C_CONNECTING;
+    conn_start(c);
+}
+
+static void conn_start(conn *c)
+{
+    c->state = C_CONNECTING;
     if (uv_tcp_init_ex(loop, &c->tcp, AF_INET) != 0) {
         c->state = C_IDLE;
+        if (c->resub) { /* recovery: try again on the next tick */
+            c->recon = 1;
+            rec_pending++;
+            return;
+        }
         in_progress--;
         n_conn_errors++;
         return;
@@ -866,6 +1087,8 @@ static void on_pub_closed(uv_handle_t *h)
     pubconn *p = (pubconn *)h;
     p->closing = false;
     open_pubs--;
+    if (opt.recovery) /* its node may be the one killed: use the next */
+        p->target = (p->target + 1) % opt.npubs;
     if (!stopping && phase == P_PUBLISH)
         pub_connect(p); /* the server closed a keep-alive connection: reopen */
 }
@@ -876,6 +1099,8 @@ static void pub_close(pubconn *p)
         return;
     if (p->busy) {
         logv("publisher %d: connection lost with a request in flight", p->idx);
+        if (opt.recovery && p->seq)
+            pub_st[p->seq] = PUB_REFUSED; /* maybe stored: then owed to nobody */
         n_pub_errors++;
         if (cur_step >= 0)
             steps[cur_step].pub_errors++;
@@ -922,6 +1147,8 @@ static void on_pub_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         }
         if (p->in_len < head + body)
             return;
+        if (opt.recovery && p->seq)
+            pub_st[p->seq] = status >= 200 && status < 300 ? PUB_ACKED : PUB_REFUSED;
         if (status < 200 || status >= 300) {
             n_pub_errors++;
             if (cur_step >= 0)
@@ -978,6 +1205,8 @@ static void on_pub_written(uv_write_t *req, int status)
 
 static bool events_left(void)
 {
+    if (opt.recovery && pub_seq + 1 >= seq_cap)
+        return false;
     return opt.max_events == 0 || (long)n_published < opt.max_events;
 }
 
@@ -990,6 +1219,11 @@ static void pub_send_next(pubconn *p)
     channel_name(chname, sizeof chname, ch);
     uint64_t now = uv_hrtime();
     hl_stamp(data, sizeof data, now, ++pub_seq, (size_t)opt.payload);
+    if (opt.recovery) {
+        pub_t[pub_seq] = now;
+        pub_st[pub_seq] = PUB_INFLIGHT;
+        p->seq = pub_seq;
+    }
     const target *t = &opt.pubs[p->target];
     size_t n = hl_publish_request(p->out, sizeof p->out, t->host, t->port, opt.app_id,
                                   opt.pub_broadcast ? NULL : opt.key, opt.secret, (long)time(NULL),
@@ -1068,6 +1302,7 @@ static void enter(enum phase p)
         for (int k = 0; k < opt.pub_conns && !opt.presence; k++)
             pub_connect(&pubs[k]);
         start_step(0);
+        t_publish0 = step_start_ns;
         break;
     case P_DRAIN:
         end_step();
@@ -1084,6 +1319,8 @@ static void on_tick(uv_timer_t *t)
 {
     (void)t;
     double in_phase = secs_since(t_phase);
+    if (opt.recovery && phase > P_CONNECT && phase < P_END)
+        rec_tick();
     switch (phase) {
     case P_CONNECT: {
         long want = opt.conns - launched;
@@ -1143,6 +1380,16 @@ static void on_tick(uv_timer_t *t)
                 enter(P_END);
             break;
         }
+        if (opt.recovery) {
+            /* until every client is back with every acknowledged event */
+            bool idle = true;
+            for (int k = 0; k < opt.pub_conns; k++)
+                idle = idle && !pubs[k].busy;
+            if (in_phase >= opt.drain ||
+                (idle && rec_down == 0 && ++hold_polls % 100 == 0 && rec_all_received()))
+                enter(P_END);
+            break;
+        }
         bool idle = true;
         for (int k = 0; k < opt.pub_conns; k++)
             idle = idle && !pubs[k].busy;
@@ -1183,8 +1430,39 @@ static void close_walk(uv_handle_t *h, void *arg)
 }
 
 /* Every error count; presence: member events that never came too. */
+static uint64_t rec_lost, rec_lost_conns, rec_lost_max, rec_dups, rec_dup_conns;
+
+/* Recovery: what every connection lacks (acknowledged, never arrived) or
+ * got twice, once at the end. */
+static void rec_count(void)
+{
+    for (long i = 0; i < opt.conns; i++) {
+        const conn *c = &conns[i];
+        long ch = conn_channel(c, 0);
+        uint64_t lost = 0, dups = 0;
+        for (uint64_t seq = (uint64_t)ch + 1; seq <= pub_seq; seq += (uint64_t)opt.channels) {
+            uint8_t r = *rx_at(c, (seq - 1) / (uint64_t)opt.channels);
+            if (r == 0 && pub_st[seq] == PUB_ACKED)
+                lost++;
+            if (r > 1)
+                dups += r - 1u;
+        }
+        rec_lost += lost;
+        rec_dups += dups;
+        rec_lost_conns += lost > 0;
+        rec_dup_conns += dups > 0;
+        if (lost > rec_lost_max)
+            rec_lost_max = lost;
+    }
+}
+
 static uint64_t run_errors(void)
 {
+    /* Recovery: publishes refused while a node is down are expected, and
+     * losses / duplicates are what is measured (recovery.lost, ...), not a
+     * failure of the run; a client that never came back is. */
+    if (opt.recovery)
+        return n_conn_errors + n_errors_msg + (uint64_t)rec_down;
     uint64_t e = n_conn_errors + n_closed_early + n_errors_msg + n_pub_errors;
     if (opt.presence && n_expected > n_deliveries)
         e += n_expected - n_deliveries;
@@ -1194,6 +1472,8 @@ static uint64_t run_errors(void)
 static void finish(void)
 {
     stopping = true;
+    if (opt.recovery)
+        rec_count();
     double ramp = t_connect_done ? (double)(t_connect_done - t_start) / 1e9 : secs_since(t_start);
     FILE *o = stdout;
     fprintf(o, "{\"tool\":\"herald-load\"");
@@ -1235,6 +1515,41 @@ static void finish(void)
                 n_observers, opt.conns - n_observers, opt.member_hold, n_joins, n_joins_ok,
                 n_leaves, n_added, n_removed, n_member_other);
         json_lat(o, &total_join);
+        fputc('}', o);
+    }
+    if (opt.recovery) {
+        uint64_t acked = 0, refused = 0, while_down = 0;
+        uint64_t back = rec_killed && rec_down == 0 ? t_back : UINT64_MAX;
+        for (uint64_t q = 1; q <= pub_seq; q++) {
+            acked += pub_st[q] == PUB_ACKED;
+            refused += pub_st[q] == PUB_REFUSED;
+            while_down +=
+                pub_st[q] == PUB_ACKED && rec_killed && pub_t[q] >= t_kill && pub_t[q] < back;
+        }
+        fprintf(o,
+                ",\"recovery\":{\"resume\":%s,\"killed_pid\":%d,\"killed\":%s,\"kill_at_s\":%.3f,"
+                "\"dropped\":%ld,\"drops\":%" PRIu64 ",\"reconnects\":%" PRIu64
+                ",\"resubscribed\":%" PRIu64 ",\"still_down\":%ld,\"recovered\":%" PRIu64
+                ",\"not_recovered\":%" PRIu64,
+                opt.resume ? "true" : "false", opt.kill_pid, rec_killed ? "true" : "false",
+                rec_killed ? (double)(t_kill - t_start) / 1e9 : 0.0, rec_dropped, n_drops,
+                n_reconnects, n_resubscribed, rec_down, n_recovered, n_not_recovered);
+        if (rec_killed && rec_dropped > 0 && rec_down == 0)
+            fprintf(o, ",\"reconnected_s\":%.3f", (double)(t_back - t_kill) / 1e9);
+        else
+            fprintf(o, ",\"reconnected_s\":null");
+        if (rec_killed && rec_dropped > 0 && rec_down == 0 && rec_caught == rec_dropped)
+            fprintf(o, ",\"caught_up_s\":%.3f", (double)(t_caught - t_kill) / 1e9);
+        else
+            fprintf(o, ",\"caught_up_s\":null");
+        fprintf(o,
+                ",\"caught_up\":%ld,\"events_acked\":%" PRIu64 ",\"events_refused\":%" PRIu64
+                ",\"acked_while_down\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"lost_conns\":%" PRIu64
+                ",\"lost_max\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"duplicate_conns\":%" PRIu64
+                ",\"foreign\":%" PRIu64 ",\"back_us\":",
+                rec_caught, acked, refused, while_down, rec_lost, rec_lost_conns, rec_lost_max,
+                rec_dups, rec_dup_conns, n_foreign);
+        json_lat(o, &rec_back);
         fputc('}', o);
     }
     fprintf(o, ",\"steps\":[");
@@ -1350,6 +1665,14 @@ static void usage(void)
         "                        --prefix must start with presence-, --subs 1\n"
         "  --observers K         presence: observer connections per channel (default 1)\n"
         "  --member-hold S       presence: seconds a churner stays a member (default 1)\n"
+        "  --recovery            connections lost after the ramp reconnect (to the next\n"
+        "                        --url) and subscribe again; losses and duplicates per\n"
+        "                        connection are counted (--subs 1, rates > 0)\n"
+        "  --resume              recovery: resubscribe with \"since\" (Herald's recovery)\n"
+        "  --kill-pid P          recovery: SIGKILL process P ...\n"
+        "  --kill-after S        ... S seconds after publishing started (default 0 = at once)\n"
+        "  --reconnect-delay S   recovery: wait S seconds before the first reconnect attempt,\n"
+        "                        then 0.1 s more per failed attempt, up to 1 s (default 0)\n"
         "  --verbose             progress on stderr\n");
 }
 
@@ -1391,7 +1714,12 @@ static void parse_args(int argc, char **argv)
         O_HOLDUNTIL,
         O_PRESENCE,
         O_OBSERVERS,
-        O_MEMBERHOLD
+        O_MEMBERHOLD,
+        O_RECOVERY,
+        O_RESUME,
+        O_KILLPID,
+        O_KILLAFTER,
+        O_RECDELAY
     };
     static const struct option lo[] = {{"url", 1, 0, O_URL},
                                        {"proto", 1, 0, O_PROTO},
@@ -1429,6 +1757,11 @@ static void parse_args(int argc, char **argv)
                                        {"presence", 0, 0, O_PRESENCE},
                                        {"observers", 1, 0, O_OBSERVERS},
                                        {"member-hold", 1, 0, O_MEMBERHOLD},
+                                       {"recovery", 0, 0, O_RECOVERY},
+                                       {"resume", 0, 0, O_RESUME},
+                                       {"kill-pid", 1, 0, O_KILLPID},
+                                       {"kill-after", 1, 0, O_KILLAFTER},
+                                       {"reconnect-delay", 1, 0, O_RECDELAY},
                                        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -1552,6 +1885,21 @@ static void parse_args(int argc, char **argv)
         case O_MEMBERHOLD:
             opt.member_hold = atof(optarg);
             break;
+        case O_RECOVERY:
+            opt.recovery = true;
+            break;
+        case O_RESUME:
+            opt.resume = true;
+            break;
+        case O_KILLPID:
+            opt.kill_pid = atoi(optarg);
+            break;
+        case O_KILLAFTER:
+            opt.kill_after = atof(optarg);
+            break;
+        case O_RECDELAY:
+            opt.reconnect_delay = atof(optarg);
+            break;
         case O_HELP:
             usage();
             exit(0);
@@ -1578,6 +1926,21 @@ static void parse_args(int argc, char **argv)
             if (opt.rates[i] <= 0)
                 die("--presence: every rate must be > 0 joins/s");
         n_observers = (long)opt.observers * opt.channels;
+    }
+    if (opt.recovery) {
+        double total = 0;
+        for (int i = 0; i < opt.nrates; i++) {
+            if (opt.rates[i] <= 0)
+                die("--recovery: every rate must be > 0 events/s");
+            total += opt.rates[i] * opt.step_seconds;
+        }
+        if (opt.subs != 1 || opt.presence || opt.nrates == 0 || opt.kill_after < 0)
+            die("--recovery: --subs 1, --rates, no --presence");
+        /* every event's state is kept: room for what the steps publish */
+        seq_cap = (uint64_t)(total * 1.1) + 64;
+        if (opt.max_events > 0 && (uint64_t)opt.max_events + 2 < seq_cap)
+            seq_cap = (uint64_t)opt.max_events + 2;
+        rx_per = (size_t)(seq_cap / (uint64_t)opt.channels) + 2;
     }
 }
 
@@ -1606,6 +1969,14 @@ int main(int argc, char **argv)
     pubs = calloc((size_t)opt.pub_conns, sizeof *pubs);
     if (!conns || !chan_subs || !pubs)
         die("out of memory");
+    if (opt.recovery) {
+        pub_t = calloc((size_t)seq_cap, sizeof *pub_t);
+        pub_st = calloc((size_t)seq_cap, 1);
+        rx = calloc((size_t)(opt.conns ? opt.conns : 1) * rx_per, 1);
+        if (!pub_t || !pub_st || !rx)
+            die("out of memory");
+        hl_hist_reset(&rec_back);
+    }
     for (int k = 0; k < opt.pub_conns; k++) {
         pubs[k].idx = k;
         pubs[k].target = opt.npubs ? k % opt.npubs : 0;
@@ -1631,5 +2002,8 @@ int main(int argc, char **argv)
     free(conns);
     free(chan_subs);
     free(pubs);
+    free(pub_t);
+    free(pub_st);
+    free(rx);
     return run_errors() ? 1 : 0;
 }

@@ -75,13 +75,35 @@ describe('load scenarios, smoke mode, against Herald', () => {
     }
   });
 
-  for (const name of ['recovery']) {
-    test(`${name}: reported as skipped until it exists`, async () => {
-      const lines = await runScenario(name, ports);
-      assert.equal(lines.length, 1);
-      assert.equal(typeof lines[0].skipped, 'string');
-    });
-  }
+  test('recovery: kill -9 one gateway, its clients resume on the other and miss nothing', async () => {
+    const lines = await runScenario('recovery', ports);
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0].scenario, 'recovery');
+    const r = lines[0].result;
+    assert.ok(r && r.tool === 'herald-load', JSON.stringify(lines[0]));
+    assert.equal(r.errors, 0, `errors in ${JSON.stringify(r)}`);
+    assert.equal(r.subscribed, r.conns);
+    const rec = r.recovery;
+    assert.equal(rec.killed, true, JSON.stringify(rec));
+    assert.equal(rec.resume, true);
+    // the clients of the killed gateway (half of them) dropped, and every
+    // one came back, resumed with "since" and was told recovered:true
+    assert.ok(rec.dropped > 0 && rec.dropped < r.conns, JSON.stringify(rec));
+    assert.equal(rec.still_down, 0);
+    assert.equal(rec.resubscribed, rec.drops);
+    assert.equal(rec.recovered, rec.drops);
+    assert.equal(rec.not_recovered, 0);
+    assert.equal(rec.back_us.count, rec.drops);
+    // events were acknowledged while they were away, and nobody lacks one
+    assert.ok(rec.acked_while_down > 0, 'events published during the outage');
+    assert.equal(rec.lost, 0, JSON.stringify(rec));
+    assert.equal(rec.duplicates, 0);
+    assert.equal(rec.foreign, 0);
+    assert.equal(rec.caught_up, rec.dropped);
+    assert.equal(typeof rec.reconnected_s, 'number');
+    assert.equal(typeof rec.caught_up_s, 'number');
+    assert.ok(rec.caught_up_s >= rec.reconnected_s);
+  });
 });
 
 describe('tests/load/compare, smoke mode', () => {
