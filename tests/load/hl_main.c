@@ -24,6 +24,20 @@
  * stdout, progress goes to stderr with --verbose. It does not start or
  * stop servers: tests/load/scenario does. Several processes can share a
  * run (each process stays under the open-files hard limit).
+ *
+ * --presence replaces publishing by presence churn: --observers connections
+ * per channel stay subscribed, the others join (signed presence subscribe),
+ * stay --member-hold seconds, leave and join again at --rates joins/s; the
+ * observers' member_added / member_removed are the "deliveries" then
+ * (latency from the churner's subscribe / unsubscribe).
+ *
+ * --recovery keeps every client: one lost after the ramp (--kill-pid is
+ * SIGKILLed --kill-after seconds into publishing) reconnects to the next
+ * --url and subscribes again (--resume: with Herald's "since", the id of
+ * the last event it had); every event's publish time and answer, and every
+ * client's receipts per event, give the time until all are back, until all
+ * have what was published before they were back, and the losses and
+ * duplicates per client.
  */
 #include "hl_hist.h"
 #include "hl_wire.h"
@@ -37,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +70,7 @@ typedef struct target {
 } target;
 
 enum cstate { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_OPEN, C_DONE };
+enum pstate { PS_OUT, PS_JOINING, PS_IN };
 
 typedef struct conn {
     uv_tcp_t tcp;
@@ -62,7 +78,19 @@ typedef struct conn {
     uint8_t state;
     uint8_t closing;
     uint16_t subs_ok;
-    char *pend; /* bytes of an incomplete frame / handshake */
+    uint8_t url;              /* index in opt.urls */
+    uint8_t pstate;           /* presence churner: PS_OUT, PS_JOINING, PS_IN */
+    char sid[24];             /* socket_id (presence) */
+    uint64_t t_join, t_leave; /* presence churner: last subscribe / unsubscribe sent */
+    /* recovery: recon = closed, waiting to reconnect; resub = reconnected,
+     * subscribing again; down = dropped and not subscribed again yet;
+     * caught = has every event published before it was back */
+    uint8_t recon, resub, down, caught, attempts;
+    uint16_t drops;
+    uint32_t scan_k;           /* recovery: first event index not yet known received */
+    uint64_t t_retry, t_resub; /* recovery: next attempt; subscribed again */
+    char last_id[40];          /* recovery: "<epoch>:<offset>" of the last event (--resume) */
+    char *pend;                /* bytes of an incomplete frame / handshake */
     size_t pend_len, pend_cap;
 } conn;
 
@@ -74,6 +102,7 @@ typedef struct pubconn {
     char *in;
     size_t in_len, in_cap;
     uv_write_t wr;
+    uint64_t seq; /* recovery: the event in flight */
     char out[16384];
 } pubconn;
 
@@ -107,6 +136,14 @@ static struct {
     bool no_kstamp;
     const char *label;
     const char *ready_file, *hold_until;
+    bool presence;          /* presence churn instead of publishing */
+    int observers;          /* presence: observer connections per channel */
+    double member_hold;     /* presence: seconds a churner stays a member */
+    bool recovery;          /* dropped connections reconnect and are checked for losses */
+    bool resume;            /* recovery: resubscribe with "since" (Herald) */
+    int kill_pid;           /* recovery: SIGKILL this process ... */
+    double kill_after;      /* ... this many seconds after publishing started */
+    double reconnect_delay; /* recovery: wait before the first reconnect attempt */
 } opt = {
     .proto = HL_PROTO_PUSHER,
     .app_id = "app-id",
@@ -126,6 +163,8 @@ static struct {
     .settle = 1,
     .drain = 3,
     .timeout = 300,
+    .observers = 1,
+    .member_hold = 1,
 };
 
 enum phase { P_CONNECT, P_SETTLE, P_HOLD, P_PUBLISH, P_DRAIN, P_END };
@@ -136,6 +175,11 @@ typedef struct step {
     uint64_t published, pub_errors, deliveries, expected;
     double server_cpu_s, gen_cpu_s;
     hl_hist hist, arrival;
+    /* presence: subscribes sent, subscription_succeeded, unsubscribes sent;
+     * hist / arrival / deliveries / expected are the observers' member
+     * events then */
+    uint64_t joins, joins_ok, leaves;
+    hl_hist join;
 } step;
 
 static uv_loop_t *loop;
@@ -164,6 +208,21 @@ static int open_pubs;
 static char readbuf[256 * 1024];
 static bool stopping;
 static unsigned hold_polls;
+/* presence: connections 0..n_observers-1 observe, the others churn */
+static long n_observers, churn_rr;
+static uint64_t n_joins, n_joins_ok, n_leaves, n_added, n_removed, n_member_other;
+static hl_hist total_join;
+/* recovery: per event (seq) its publish time and state, per (connection,
+ * index of the event on its channel) how often it arrived */
+enum { PUB_INFLIGHT, PUB_ACKED, PUB_REFUSED };
+static uint64_t seq_cap, *pub_t;
+static uint8_t *pub_st, *rx;
+static size_t rx_per;
+static bool rec_killed;
+static uint64_t t_publish0, t_kill, t_back, t_caught, t_rec_scan;
+static long rec_down, rec_pending, rec_dropped, rec_caught;
+static uint64_t n_drops, n_reconnects, n_resubscribed, n_recovered, n_not_recovered, n_foreign;
+static hl_hist rec_back;
 
 static void logv(const char *fmt, ...)
 {
@@ -255,8 +314,21 @@ static void channel_name(char *out, size_t cap, long ch)
     snprintf(out, cap, "%s-%ld", opt.prefix, ch);
 }
 
+static bool is_churner(const conn *c)
+{
+    return opt.presence && (long)c->id >= n_observers;
+}
+
+/* Presence: observer i watches channel i mod C; churners 2m and 2m+1 (one
+ * per node with two --url) share channel m mod C, so every channel's
+ * members join through both nodes. */
 static long conn_channel(const conn *c, int j)
 {
+    if (opt.recovery) /* connections 2m, 2m+1 (two nodes) share a channel */
+        return (long)(c->id / (uint32_t)opt.nurls) % opt.channels;
+    if (opt.presence)
+        return (long)c->id < n_observers ? (long)c->id % opt.channels
+                                         : (long)(c->id / (uint32_t)opt.nurls) % opt.channels;
     return (long)(((uint64_t)c->id * (uint64_t)opt.subs + (uint64_t)j) % (uint64_t)opt.channels);
 }
 
@@ -310,6 +382,43 @@ static void on_conn_closed(uv_handle_t *h)
     free(c->pend);
     c->pend = NULL;
     c->pend_len = c->pend_cap = 0;
+    if (c->recon) {
+        /* recovery: reconnect, at once the first time, then backing off */
+        c->state = C_IDLE;
+        unsigned ms = c->attempts ? 100u * c->attempts : (unsigned)(opt.reconnect_delay * 1000);
+        if (c->attempts && ms > 1000)
+            ms = 1000;
+        c->t_retry = uv_hrtime() + (uint64_t)ms * 1000000u;
+        rec_pending++;
+    }
+}
+
+/* Recovery: a connection lost after the ramp is not an error but a client
+ * to bring back (on_conn_closed, rec_tick). Returns false when c is not
+ * one (not --recovery, still ramping, or the run is ending). */
+static bool rec_drop(conn *c)
+{
+    if (!opt.recovery || stopping || phase < P_SETTLE || phase == P_END)
+        return false;
+    if (c->state == C_OPEN)
+        n_open--;
+    if (!c->down) {
+        c->down = 1;
+        rec_down++;
+        n_drops++;
+        if (c->drops++ == 0)
+            rec_dropped++;
+        if (c->caught) {
+            c->caught = 0;
+            rec_caught--;
+        }
+    }
+    c->subs_ok = 0;
+    c->resub = 1;
+    c->recon = 1;
+    c->state = C_DONE;
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    return true;
 }
 
 static void conn_close(conn *c, bool error)
@@ -317,13 +426,15 @@ static void conn_close(conn *c, bool error)
     if (c->closing)
         return;
     c->closing = 1;
+    if (error && rec_drop(c))
+        return;
     if (c->state == C_CONNECTING || c->state == C_HANDSHAKE ||
         (c->state == C_OPEN && c->subs_ok < opt.subs))
         in_progress--;
     if (error) {
         if (c->state == C_OPEN && c->subs_ok >= opt.subs) {
             n_closed_early++;
-            for (int j = 0; j < opt.subs; j++)
+            for (int j = 0; j < opt.subs && !is_churner(c); j++)
                 chan_subs[conn_channel(c, j)]--;
             n_subscribed--;
         } else {
@@ -339,6 +450,16 @@ static void conn_close(conn *c, bool error)
 static void subscribe_all(conn *c)
 {
     char ch[200], msg[512];
+    if (opt.presence) {
+        char user[24];
+        snprintf(user, sizeof user, "o%u", c->id);
+        channel_name(ch, sizeof ch, conn_channel(c, 0));
+        size_t n =
+            hl_presence_subscribe_msg(msg, sizeof msg, opt.key, opt.secret, c->sid, ch, user);
+        if (n)
+            send_ws(c, HL_OP_TEXT, msg, n);
+        return;
+    }
     for (int j = 0; j < opt.subs; j++) {
         channel_name(ch, sizeof ch, conn_channel(c, j));
         size_t n = hl_subscribe_msg(opt.proto, msg, sizeof msg, ch);
@@ -374,6 +495,251 @@ static void on_event(const char *msg, size_t len)
     }
 }
 
+/* ---- presence churn ------------------------------------------------------- */
+
+static bool churn_counts(void)
+{
+    return cur_step >= 0 && (phase == P_PUBLISH || phase == P_DRAIN);
+}
+
+/* A churner joins its channel: every observer of it expects a member_added. */
+static void churn_join(conn *c)
+{
+    char ch[200], user[24], msg[512];
+    snprintf(user, sizeof user, "u%u", c->id);
+    long chan = conn_channel(c, 0);
+    channel_name(ch, sizeof ch, chan);
+    size_t n = hl_presence_subscribe_msg(msg, sizeof msg, opt.key, opt.secret, c->sid, ch, user);
+    if (!n)
+        return;
+    c->pstate = PS_JOINING;
+    c->t_join = uv_hrtime();
+    send_ws(c, HL_OP_TEXT, msg, n);
+    n_joins++;
+    n_expected += (uint64_t)chan_subs[chan];
+    steps[cur_step].joins++;
+    steps[cur_step].expected += (uint64_t)chan_subs[chan];
+}
+
+/* ... and leaves it: a member_removed for each observer. */
+static void churn_leave(conn *c)
+{
+    char ch[200], msg[256];
+    long chan = conn_channel(c, 0);
+    channel_name(ch, sizeof ch, chan);
+    size_t n = hl_unsubscribe_msg(msg, sizeof msg, ch);
+    if (!n)
+        return;
+    c->pstate = PS_OUT;
+    c->t_leave = uv_hrtime();
+    send_ws(c, HL_OP_TEXT, msg, n);
+    n_leaves++;
+    n_expected += (uint64_t)chan_subs[chan];
+    steps[cur_step].leaves++;
+    steps[cur_step].expected += (uint64_t)chan_subs[chan];
+}
+
+static void on_joined(conn *c)
+{
+    if (c->pstate != PS_JOINING)
+        return;
+    c->pstate = PS_IN;
+    uint64_t us = (uv_hrtime() - c->t_join) / 1000;
+    n_joins_ok++;
+    hl_hist_record(&total_join, us);
+    if (churn_counts()) {
+        steps[cur_step].joins_ok++;
+        hl_hist_record(&steps[cur_step].join, us);
+    }
+}
+
+/* An observer got member_added / member_removed: the latency is from the
+ * churner's subscribe / unsubscribe (same process, same clock). */
+static void on_member(const char *msg, size_t len, bool added)
+{
+    long u = hl_member_user(msg, len, 'u');
+    if (u < n_observers || u >= opt.conns) {
+        n_member_other++; /* observers joining, or not ours */
+        return;
+    }
+    const conn *from = &conns[u];
+    uint64_t sent = added ? from->t_join : from->t_leave;
+    uint64_t now = uv_hrtime();
+    uint64_t us = now > sent ? (now - sent) / 1000 : 0;
+    bool arrived = cur_arrival_ns != 0;
+    uint64_t at = arrived ? (uint64_t)((int64_t)cur_arrival_ns - rt_minus_mono) : 0;
+    uint64_t aus = at > sent ? (at - sent) / 1000 : 0;
+    if (added)
+        n_added++;
+    else
+        n_removed++;
+    n_deliveries++;
+    hl_hist_record(&total, us);
+    if (arrived)
+        hl_hist_record(&total_arrival, aus);
+    if (churn_counts()) {
+        steps[cur_step].deliveries++;
+        if (phase == P_DRAIN)
+            n_late++;
+        hl_hist_record(&steps[cur_step].hist, us);
+        if (arrived)
+            hl_hist_record(&steps[cur_step].arrival, aus);
+    }
+}
+
+/* Every tick: churners held long enough leave; then as many joins as the
+ * step's rate says are due, each by the next churner that is out (round
+ * robin). When none is out, the step falls behind its rate. */
+static void churn_tick(double rate, double el, bool join)
+{
+    uint64_t now = uv_hrtime();
+    uint64_t hold_ns = (uint64_t)(opt.member_hold * 1e9);
+    for (long i = n_observers; i < opt.conns; i++) {
+        conn *c = &conns[i];
+        if (c->pstate == PS_IN && c->state == C_OPEN && now - c->t_join >= hold_ns)
+            churn_leave(c);
+    }
+    if (!join)
+        return;
+    long nch = opt.conns - n_observers;
+    long due = (long)(rate * el) - (long)steps[cur_step].joins;
+    for (long k = 0; k < nch && due > 0; k++) {
+        conn *c = &conns[n_observers + churn_rr++ % nch];
+        if (c->state == C_OPEN && c->pstate == PS_OUT && !c->closing) {
+            churn_join(c);
+            due--;
+        }
+    }
+}
+
+static bool churn_settled(void)
+{
+    for (long i = n_observers; i < opt.conns; i++)
+        if (conns[i].state == C_OPEN && conns[i].pstate != PS_OUT)
+            return false;
+    return true;
+}
+
+/* ---- recovery ------------------------------------------------------------ */
+
+static uint8_t *rx_at(const conn *c, uint64_t k)
+{
+    return &rx[(size_t)c->id * rx_per + (size_t)k];
+}
+
+/* An event arrived on c: count it by its index on the channel (the stamp's
+ * seq: events go to the channels round-robin, seq 1 to channel 0), and
+ * remember its id for the next resume. */
+static void rec_event(conn *c, const char *msg, size_t len)
+{
+    uint64_t t, seq;
+    if (!hl_stamp_find(msg, len, &t, &seq))
+        return;
+    long ch = conn_channel(c, 0);
+    if (seq == 0 || seq >= seq_cap || (long)((seq - 1) % (uint64_t)opt.channels) != ch) {
+        n_foreign++;
+        return;
+    }
+    uint8_t *r = rx_at(c, (seq - 1) / (uint64_t)opt.channels);
+    if (*r < 255)
+        (*r)++;
+    if (opt.resume)
+        hl_json_value(msg, len, "\"id\"", c->last_id, sizeof c->last_id);
+}
+
+static void rec_subscribed(conn *c, const char *msg, size_t len)
+{
+    uint64_t now = uv_hrtime();
+    c->resub = 0;
+    c->subs_ok = (uint16_t)opt.subs;
+    c->attempts = 0;
+    c->t_resub = now;
+    n_resubscribed++;
+    if (opt.resume && c->last_id[0]) {
+        char v[8];
+        if (hl_json_value(msg, len, "recovered", v, sizeof v) && strcmp(v, "true") == 0)
+            n_recovered++;
+        else
+            n_not_recovered++;
+    }
+    if (c->down) {
+        c->down = 0;
+        if (--rec_down == 0 && rec_killed)
+            t_back = now;
+        if (rec_killed)
+            hl_hist_record(&rec_back, (now - t_kill) / 1000);
+    }
+}
+
+/* Has c every event of its channel that was acknowledged and published
+ * before it subscribed again? (Refused publishes are not owed; one still in
+ * flight from before is waited for.) */
+static bool rec_scan(conn *c)
+{
+    long ch = conn_channel(c, 0);
+    for (;; c->scan_k++) {
+        uint64_t seq = (uint64_t)c->scan_k * (uint64_t)opt.channels + (uint64_t)ch + 1;
+        if (seq > pub_seq)
+            return true;
+        if (*rx_at(c, c->scan_k) || pub_st[seq] == PUB_REFUSED)
+            continue;
+        return pub_t[seq] >= c->t_resub; /* a live event on its way */
+    }
+}
+
+/* Every acknowledged event delivered to every connection? */
+static bool rec_all_received(void)
+{
+    for (long i = 0; i < opt.conns; i++) {
+        const conn *c = &conns[i];
+        long ch = conn_channel(c, 0);
+        for (uint64_t seq = (uint64_t)ch + 1; seq <= pub_seq; seq += (uint64_t)opt.channels)
+            if (pub_st[seq] != PUB_REFUSED && !*rx_at(c, (seq - 1) / (uint64_t)opt.channels))
+                return false;
+    }
+    return true;
+}
+
+static void conn_start(conn *c);
+
+/* Every tick after the ramp: the kill, reconnects that are due, and (every
+ * 20 ms) which dropped connections have caught up. */
+static void rec_tick(void)
+{
+    uint64_t now = uv_hrtime();
+    if (phase == P_PUBLISH && opt.kill_pid > 0 && !rec_killed &&
+        now - t_publish0 >= (uint64_t)(opt.kill_after * 1e9)) {
+        rec_killed = true;
+        t_kill = now;
+        if (kill(opt.kill_pid, SIGKILL) != 0)
+            fprintf(stderr, "herald-load: kill %d: %s\n", opt.kill_pid, strerror(errno));
+        logv("killed %d", opt.kill_pid);
+    }
+    for (long i = 0; i < opt.conns && rec_pending > 0; i++) {
+        conn *c = &conns[i];
+        if (!c->recon || c->state != C_IDLE || now < c->t_retry)
+            continue;
+        c->recon = 0;
+        rec_pending--;
+        c->closing = 0;
+        c->attempts = (uint8_t)(c->attempts < 10 ? c->attempts + 1 : 10);
+        c->url = (uint8_t)((c->url + 1) % opt.nurls); /* the other node */
+        n_reconnects++;
+        conn_start(c);
+    }
+    if (!rec_killed || rec_caught >= rec_dropped || now - t_rec_scan < 20000000u)
+        return;
+    t_rec_scan = now;
+    for (long i = 0; i < opt.conns; i++) {
+        conn *c = &conns[i];
+        if (c->drops && !c->down && !c->caught && rec_scan(c)) {
+            c->caught = 1;
+            if (++rec_caught == rec_dropped && rec_down == 0)
+                t_caught = now;
+        }
+    }
+}
+
 /* CLOCK_REALTIME minus CLOCK_MONOTONIC (uv_hrtime), in ns: sampled at the
  * start of the run and of every step, so a clock step between them costs
  * at most one step's arrival figures. */
@@ -390,6 +756,8 @@ static void on_text(conn *c, const char *msg, size_t len)
 {
     switch (hl_classify(opt.proto, msg, len)) {
     case HL_MSG_EVENT:
+        if (opt.recovery)
+            rec_event(c, msg, len);
         on_event(msg, len);
         break;
     case HL_MSG_PING:
@@ -399,9 +767,41 @@ static void on_text(conn *c, const char *msg, size_t len)
         send_text(c, "40");
         break;
     case HL_MSG_ESTABLISHED:
+        if (opt.presence)
+            hl_json_value(msg, len, "socket_id", c->sid, sizeof c->sid);
+        if (c->resub && opt.resume && c->last_id[0]) {
+            char ch[200], m[512];
+            channel_name(ch, sizeof ch, conn_channel(c, 0));
+            size_t n = hl_subscribe_since_msg(m, sizeof m, ch, c->last_id);
+            if (n)
+                send_ws(c, HL_OP_TEXT, m, n);
+            break;
+        }
+        if (is_churner(c)) {
+            /* ready to churn: it joins when the steps say so */
+            if (c->subs_ok < opt.subs) {
+                c->subs_ok = (uint16_t)opt.subs;
+                n_subscribed++;
+                in_progress--;
+            }
+            break;
+        }
         subscribe_all(c);
         break;
+    case HL_MSG_MEMBER_ADDED:
+    case HL_MSG_MEMBER_REMOVED:
+        if (!is_churner(c))
+            on_member(msg, len, hl_classify(opt.proto, msg, len) == HL_MSG_MEMBER_ADDED);
+        break;
     case HL_MSG_SUBSCRIBED:
+        if (c->resub) {
+            rec_subscribed(c, msg, len);
+            break;
+        }
+        if (is_churner(c)) {
+            on_joined(c);
+            break;
+        }
         if (c->subs_ok < opt.subs && ++c->subs_ok == opt.subs) {
             n_subscribed++;
             in_progress--;
@@ -410,6 +810,8 @@ static void on_text(conn *c, const char *msg, size_t len)
         }
         break;
     case HL_MSG_ERROR:
+        if (is_churner(c) && c->pstate == PS_JOINING)
+            c->pstate = PS_OUT;
         n_errors_msg++;
         logv("conn %u: error message: %.*s", c->id, (int)(len > 200 ? 200 : len), msg);
         break;
@@ -434,7 +836,8 @@ static long conn_process(conn *c, const char *buf, size_t len)
         }
         c->state = C_OPEN;
         n_open++;
-        n_connected++;
+        if (!c->resub)
+            n_connected++;
         off = head;
     }
     while (off < len) {
@@ -604,7 +1007,7 @@ static void on_connected(uv_connect_t *req, int status)
         conn_close(c, true);
         return;
     }
-    const target *t = &opt.urls[c->id % (uint32_t)opt.nurls];
+    const target *t = &opt.urls[c->url];
     char rq[1024];
     size_t n = hl_ws_request(rq, sizeof rq, t->host, t->port, t->path);
     c->state = C_HANDSHAKE;
@@ -641,11 +1044,23 @@ static void launch_one(void)
 {
     conn *c = &conns[next_conn];
     c->id = (uint32_t)next_conn++;
+    c->url = (uint8_t)(c->id % (uint32_t)opt.nurls);
     launched++;
     in_progress++;
     c->state = C_CONNECTING;
+    conn_start(c);
+}
+
+static void conn_start(conn *c)
+{
+    c->state = C_CONNECTING;
     if (uv_tcp_init_ex(loop, &c->tcp, AF_INET) != 0) {
         c->state = C_IDLE;
+        if (c->resub) { /* recovery: try again on the next tick */
+            c->recon = 1;
+            rec_pending++;
+            return;
+        }
         in_progress--;
         n_conn_errors++;
         return;
@@ -654,7 +1069,7 @@ static void launch_one(void)
     bind_source(&c->tcp, c->id);
     uv_connect_t *req = malloc(sizeof *req);
     req->data = c;
-    const target *t = &opt.urls[c->id % (uint32_t)opt.nurls];
+    const target *t = &opt.urls[c->url];
     int rc = uv_tcp_connect(req, &c->tcp, (const struct sockaddr *)&t->addr, on_connected);
     if (rc != 0) {
         free(req);
@@ -672,6 +1087,8 @@ static void on_pub_closed(uv_handle_t *h)
     pubconn *p = (pubconn *)h;
     p->closing = false;
     open_pubs--;
+    if (opt.recovery) /* its node may be the one killed: use the next */
+        p->target = (p->target + 1) % opt.npubs;
     if (!stopping && phase == P_PUBLISH)
         pub_connect(p); /* the server closed a keep-alive connection: reopen */
 }
@@ -682,6 +1099,8 @@ static void pub_close(pubconn *p)
         return;
     if (p->busy) {
         logv("publisher %d: connection lost with a request in flight", p->idx);
+        if (opt.recovery && p->seq)
+            pub_st[p->seq] = PUB_REFUSED; /* maybe stored: then owed to nobody */
         n_pub_errors++;
         if (cur_step >= 0)
             steps[cur_step].pub_errors++;
@@ -728,6 +1147,8 @@ static void on_pub_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         }
         if (p->in_len < head + body)
             return;
+        if (opt.recovery && p->seq)
+            pub_st[p->seq] = status >= 200 && status < 300 ? PUB_ACKED : PUB_REFUSED;
         if (status < 200 || status >= 300) {
             n_pub_errors++;
             if (cur_step >= 0)
@@ -784,6 +1205,8 @@ static void on_pub_written(uv_write_t *req, int status)
 
 static bool events_left(void)
 {
+    if (opt.recovery && pub_seq + 1 >= seq_cap)
+        return false;
     return opt.max_events == 0 || (long)n_published < opt.max_events;
 }
 
@@ -796,6 +1219,11 @@ static void pub_send_next(pubconn *p)
     channel_name(chname, sizeof chname, ch);
     uint64_t now = uv_hrtime();
     hl_stamp(data, sizeof data, now, ++pub_seq, (size_t)opt.payload);
+    if (opt.recovery) {
+        pub_t[pub_seq] = now;
+        pub_st[pub_seq] = PUB_INFLIGHT;
+        p->seq = pub_seq;
+    }
     const target *t = &opt.pubs[p->target];
     size_t n = hl_publish_request(p->out, sizeof p->out, t->host, t->port, opt.app_id,
                                   opt.pub_broadcast ? NULL : opt.key, opt.secret, (long)time(NULL),
@@ -823,6 +1251,7 @@ static void start_step(int i)
     steps[i].rate = opt.rates[i];
     hl_hist_reset(&steps[i].hist);
     hl_hist_reset(&steps[i].arrival);
+    hl_hist_reset(&steps[i].join);
     sample_clocks();
     step_start_ns = uv_hrtime();
     step_cpu0 = servers_cpu_s();
@@ -870,9 +1299,10 @@ static void enter(enum phase p)
             enter(P_END);
             return;
         }
-        for (int k = 0; k < opt.pub_conns; k++)
+        for (int k = 0; k < opt.pub_conns && !opt.presence; k++)
             pub_connect(&pubs[k]);
         start_step(0);
+        t_publish0 = step_start_ns;
         break;
     case P_DRAIN:
         end_step();
@@ -889,6 +1319,8 @@ static void on_tick(uv_timer_t *t)
 {
     (void)t;
     double in_phase = secs_since(t_phase);
+    if (opt.recovery && phase > P_CONNECT && phase < P_END)
+        rec_tick();
     switch (phase) {
     case P_CONNECT: {
         long want = opt.conns - launched;
@@ -925,6 +1357,10 @@ static void on_tick(uv_timer_t *t)
             }
             break;
         }
+        if (opt.presence) {
+            churn_tick(s->rate, el, true);
+            break;
+        }
         if (s->rate > 0) {
             long due = (long)(s->rate * el) - (long)s->published;
             for (int k = 0; k < opt.pub_conns && due > 0; k++) {
@@ -938,6 +1374,22 @@ static void on_tick(uv_timer_t *t)
         break;
     }
     case P_DRAIN: {
+        if (opt.presence) {
+            churn_tick(0, 0, false); /* members still leave, nobody joins */
+            if ((churn_settled() && n_deliveries >= n_expected) || in_phase >= opt.drain)
+                enter(P_END);
+            break;
+        }
+        if (opt.recovery) {
+            /* until every client is back with every acknowledged event */
+            bool idle = true;
+            for (int k = 0; k < opt.pub_conns; k++)
+                idle = idle && !pubs[k].busy;
+            if (in_phase >= opt.drain ||
+                (idle && rec_down == 0 && ++hold_polls % 100 == 0 && rec_all_received()))
+                enter(P_END);
+            break;
+        }
         bool idle = true;
         for (int k = 0; k < opt.pub_conns; k++)
             idle = idle && !pubs[k].busy;
@@ -977,9 +1429,51 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* Every error count; presence: member events that never came too. */
+static uint64_t rec_lost, rec_lost_conns, rec_lost_max, rec_dups, rec_dup_conns;
+
+/* Recovery: what every connection lacks (acknowledged, never arrived) or
+ * got twice, once at the end. */
+static void rec_count(void)
+{
+    for (long i = 0; i < opt.conns; i++) {
+        const conn *c = &conns[i];
+        long ch = conn_channel(c, 0);
+        uint64_t lost = 0, dups = 0;
+        for (uint64_t seq = (uint64_t)ch + 1; seq <= pub_seq; seq += (uint64_t)opt.channels) {
+            uint8_t r = *rx_at(c, (seq - 1) / (uint64_t)opt.channels);
+            if (r == 0 && pub_st[seq] == PUB_ACKED)
+                lost++;
+            if (r > 1)
+                dups += r - 1u;
+        }
+        rec_lost += lost;
+        rec_dups += dups;
+        rec_lost_conns += lost > 0;
+        rec_dup_conns += dups > 0;
+        if (lost > rec_lost_max)
+            rec_lost_max = lost;
+    }
+}
+
+static uint64_t run_errors(void)
+{
+    /* Recovery: publishes refused while a node is down are expected, and
+     * losses / duplicates are what is measured (recovery.lost, ...), not a
+     * failure of the run; a client that never came back is. */
+    if (opt.recovery)
+        return n_conn_errors + n_errors_msg + (uint64_t)rec_down;
+    uint64_t e = n_conn_errors + n_closed_early + n_errors_msg + n_pub_errors;
+    if (opt.presence && n_expected > n_deliveries)
+        e += n_expected - n_deliveries;
+    return e;
+}
+
 static void finish(void)
 {
     stopping = true;
+    if (opt.recovery)
+        rec_count();
     double ramp = t_connect_done ? (double)(t_connect_done - t_start) / 1e9 : secs_since(t_start);
     FILE *o = stdout;
     fprintf(o, "{\"tool\":\"herald-load\"");
@@ -1005,12 +1499,58 @@ static void finish(void)
             ",\"late_deliveries\":%" PRIu64,
             n_published, n_pub_errors, n_deliveries, n_expected,
             (int64_t)n_expected - (int64_t)n_deliveries, n_unstamped, n_late);
-    uint64_t errors = n_conn_errors + n_closed_early + n_errors_msg + n_pub_errors;
+    uint64_t errors = run_errors();
     fprintf(o, ",\"errors\":%" PRIu64 ",\"latency_us\":", errors);
     json_lat(o, &total);
     if (total_arrival.count) {
         fprintf(o, ",\"arrival_us\":");
         json_lat(o, &total_arrival);
+    }
+    if (opt.presence) {
+        fprintf(o,
+                ",\"presence\":{\"observers\":%ld,\"churners\":%ld,\"member_hold_s\":%.3f,"
+                "\"joins\":%" PRIu64 ",\"joins_ok\":%" PRIu64 ",\"leaves\":%" PRIu64
+                ",\"member_added\":%" PRIu64 ",\"member_removed\":%" PRIu64
+                ",\"member_other\":%" PRIu64 ",\"join_us\":",
+                n_observers, opt.conns - n_observers, opt.member_hold, n_joins, n_joins_ok,
+                n_leaves, n_added, n_removed, n_member_other);
+        json_lat(o, &total_join);
+        fputc('}', o);
+    }
+    if (opt.recovery) {
+        uint64_t acked = 0, refused = 0, while_down = 0;
+        uint64_t back = rec_killed && rec_down == 0 ? t_back : UINT64_MAX;
+        for (uint64_t q = 1; q <= pub_seq; q++) {
+            acked += pub_st[q] == PUB_ACKED;
+            refused += pub_st[q] == PUB_REFUSED;
+            while_down +=
+                pub_st[q] == PUB_ACKED && rec_killed && pub_t[q] >= t_kill && pub_t[q] < back;
+        }
+        fprintf(o,
+                ",\"recovery\":{\"resume\":%s,\"killed_pid\":%d,\"killed\":%s,\"kill_at_s\":%.3f,"
+                "\"dropped\":%ld,\"drops\":%" PRIu64 ",\"reconnects\":%" PRIu64
+                ",\"resubscribed\":%" PRIu64 ",\"still_down\":%ld,\"recovered\":%" PRIu64
+                ",\"not_recovered\":%" PRIu64,
+                opt.resume ? "true" : "false", opt.kill_pid, rec_killed ? "true" : "false",
+                rec_killed ? (double)(t_kill - t_start) / 1e9 : 0.0, rec_dropped, n_drops,
+                n_reconnects, n_resubscribed, rec_down, n_recovered, n_not_recovered);
+        if (rec_killed && rec_dropped > 0 && rec_down == 0)
+            fprintf(o, ",\"reconnected_s\":%.3f", (double)(t_back - t_kill) / 1e9);
+        else
+            fprintf(o, ",\"reconnected_s\":null");
+        if (rec_killed && rec_dropped > 0 && rec_down == 0 && rec_caught == rec_dropped)
+            fprintf(o, ",\"caught_up_s\":%.3f", (double)(t_caught - t_kill) / 1e9);
+        else
+            fprintf(o, ",\"caught_up_s\":null");
+        fprintf(o,
+                ",\"caught_up\":%ld,\"events_acked\":%" PRIu64 ",\"events_refused\":%" PRIu64
+                ",\"acked_while_down\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"lost_conns\":%" PRIu64
+                ",\"lost_max\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"duplicate_conns\":%" PRIu64
+                ",\"foreign\":%" PRIu64 ",\"back_us\":",
+                rec_caught, acked, refused, while_down, rec_lost, rec_lost_conns, rec_lost_max,
+                rec_dups, rec_dup_conns, n_foreign);
+        json_lat(o, &rec_back);
+        fputc('}', o);
     }
     fprintf(o, ",\"steps\":[");
     int nsteps = phase >= P_PUBLISH && cur_step >= 0 ? cur_step + 1 : 0;
@@ -1031,6 +1571,15 @@ static void finish(void)
         if (s->arrival.count) {
             fprintf(o, ",\"arrival_us\":");
             json_lat(o, &s->arrival);
+        }
+        if (opt.presence) {
+            fprintf(o,
+                    ",\"joins\":%" PRIu64 ",\"joins_ok\":%" PRIu64 ",\"leaves\":%" PRIu64
+                    ",\"joins_per_s\":%.1f,\"server_cpu_us_per_join\":%.3f,\"join_us\":",
+                    s->joins, s->joins_ok, s->leaves,
+                    s->secs > 0 ? (double)s->joins_ok / s->secs : 0,
+                    s->joins_ok ? s->server_cpu_s * 1e6 / (double)s->joins_ok : 0);
+            json_lat(o, &s->join);
         }
         fputc('}', o);
     }
@@ -1112,6 +1661,18 @@ static void usage(void)
         "  --timeout S           hard bound on the whole run (default 300)\n"
         "  --label S             copied into the summary\n"
         "  --no-kstamp           no kernel receive timestamps (arrival_us): plain reads\n"
+        "  --presence            presence churn instead of publishing: --rates are joins/s;\n"
+        "                        --prefix must start with presence-, --subs 1\n"
+        "  --observers K         presence: observer connections per channel (default 1)\n"
+        "  --member-hold S       presence: seconds a churner stays a member (default 1)\n"
+        "  --recovery            connections lost after the ramp reconnect (to the next\n"
+        "                        --url) and subscribe again; losses and duplicates per\n"
+        "                        connection are counted (--subs 1, rates > 0)\n"
+        "  --resume              recovery: resubscribe with \"since\" (Herald's recovery)\n"
+        "  --kill-pid P          recovery: SIGKILL process P ...\n"
+        "  --kill-after S        ... S seconds after publishing started (default 0 = at once)\n"
+        "  --reconnect-delay S   recovery: wait S seconds before the first reconnect attempt,\n"
+        "                        then 0.1 s more per failed attempt, up to 1 s (default 0)\n"
         "  --verbose             progress on stderr\n");
 }
 
@@ -1150,7 +1711,15 @@ static void parse_args(int argc, char **argv)
         O_NOKSTAMP,
         O_HELP,
         O_READY,
-        O_HOLDUNTIL
+        O_HOLDUNTIL,
+        O_PRESENCE,
+        O_OBSERVERS,
+        O_MEMBERHOLD,
+        O_RECOVERY,
+        O_RESUME,
+        O_KILLPID,
+        O_KILLAFTER,
+        O_RECDELAY
     };
     static const struct option lo[] = {{"url", 1, 0, O_URL},
                                        {"proto", 1, 0, O_PROTO},
@@ -1185,6 +1754,14 @@ static void parse_args(int argc, char **argv)
                                        {"help", 0, 0, O_HELP},
                                        {"ready-file", 1, 0, O_READY},
                                        {"hold-until", 1, 0, O_HOLDUNTIL},
+                                       {"presence", 0, 0, O_PRESENCE},
+                                       {"observers", 1, 0, O_OBSERVERS},
+                                       {"member-hold", 1, 0, O_MEMBERHOLD},
+                                       {"recovery", 0, 0, O_RECOVERY},
+                                       {"resume", 0, 0, O_RESUME},
+                                       {"kill-pid", 1, 0, O_KILLPID},
+                                       {"kill-after", 1, 0, O_KILLAFTER},
+                                       {"reconnect-delay", 1, 0, O_RECDELAY},
                                        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -1299,6 +1876,30 @@ static void parse_args(int argc, char **argv)
         case O_NOKSTAMP:
             opt.no_kstamp = true;
             break;
+        case O_PRESENCE:
+            opt.presence = true;
+            break;
+        case O_OBSERVERS:
+            opt.observers = atoi(optarg);
+            break;
+        case O_MEMBERHOLD:
+            opt.member_hold = atof(optarg);
+            break;
+        case O_RECOVERY:
+            opt.recovery = true;
+            break;
+        case O_RESUME:
+            opt.resume = true;
+            break;
+        case O_KILLPID:
+            opt.kill_pid = atoi(optarg);
+            break;
+        case O_KILLAFTER:
+            opt.kill_after = atof(optarg);
+            break;
+        case O_RECDELAY:
+            opt.reconnect_delay = atof(optarg);
+            break;
         case O_HELP:
             usage();
             exit(0);
@@ -1313,8 +1914,34 @@ static void parse_args(int argc, char **argv)
         opt.pub_conns < 1 || opt.pub_conns > 1024 || opt.payload < 0 || opt.payload > 4000 ||
         opt.timeout <= 0)
         die("an option is out of range (--help)");
-    if (opt.nrates > 0 && opt.npubs == 0)
+    if (opt.nrates > 0 && opt.npubs == 0 && !opt.presence)
         die("--rates needs --publish-url");
+    if (opt.presence) {
+        if (opt.proto != HL_PROTO_PUSHER || opt.subs != 1 ||
+            strncmp(opt.prefix, "presence-", 9) != 0 || opt.observers < 1 || opt.member_hold < 0 ||
+            opt.conns <= (long)opt.observers * opt.channels)
+            die("--presence: Pusher, --subs 1, --prefix presence-..., --observers >= 1 and "
+                "more --conns than --observers x --channels");
+        for (int i = 0; i < opt.nrates; i++)
+            if (opt.rates[i] <= 0)
+                die("--presence: every rate must be > 0 joins/s");
+        n_observers = (long)opt.observers * opt.channels;
+    }
+    if (opt.recovery) {
+        double total = 0;
+        for (int i = 0; i < opt.nrates; i++) {
+            if (opt.rates[i] <= 0)
+                die("--recovery: every rate must be > 0 events/s");
+            total += opt.rates[i] * opt.step_seconds;
+        }
+        if (opt.subs != 1 || opt.presence || opt.nrates == 0 || opt.kill_after < 0)
+            die("--recovery: --subs 1, --rates, no --presence");
+        /* every event's state is kept: room for what the steps publish */
+        seq_cap = (uint64_t)(total * 1.1) + 64;
+        if (opt.max_events > 0 && (uint64_t)opt.max_events + 2 < seq_cap)
+            seq_cap = (uint64_t)opt.max_events + 2;
+        rx_per = (size_t)(seq_cap / (uint64_t)opt.channels) + 2;
+    }
 }
 
 static void raise_nofile(void)
@@ -1342,12 +1969,21 @@ int main(int argc, char **argv)
     pubs = calloc((size_t)opt.pub_conns, sizeof *pubs);
     if (!conns || !chan_subs || !pubs)
         die("out of memory");
+    if (opt.recovery) {
+        pub_t = calloc((size_t)seq_cap, sizeof *pub_t);
+        pub_st = calloc((size_t)seq_cap, 1);
+        rx = calloc((size_t)(opt.conns ? opt.conns : 1) * rx_per, 1);
+        if (!pub_t || !pub_st || !rx)
+            die("out of memory");
+        hl_hist_reset(&rec_back);
+    }
     for (int k = 0; k < opt.pub_conns; k++) {
         pubs[k].idx = k;
         pubs[k].target = opt.npubs ? k % opt.npubs : 0;
     }
     hl_hist_reset(&total);
     hl_hist_reset(&total_arrival);
+    hl_hist_reset(&total_join);
     sample_clocks();
     rss_base_kb = rss_kb();
     t_start = uv_hrtime();
@@ -1366,6 +2002,8 @@ int main(int argc, char **argv)
     free(conns);
     free(chan_subs);
     free(pubs);
-    uint64_t errors = n_conn_errors + n_closed_early + n_errors_msg + n_pub_errors;
-    return errors ? 1 : 0;
+    free(pub_t);
+    free(pub_st);
+    free(rx);
+    return run_errors() ? 1 : 0;
 }

@@ -157,9 +157,85 @@ hl_msg_kind hl_classify(hl_proto proto, const char *msg, size_t len)
         return HL_MSG_SUBSCRIBED;
     if (has(msg, len, "\"pusher:connection_established\""))
         return HL_MSG_ESTABLISHED;
+    if (has(msg, len, "\"pusher_internal:member_added\""))
+        return HL_MSG_MEMBER_ADDED;
+    if (has(msg, len, "\"pusher_internal:member_removed\""))
+        return HL_MSG_MEMBER_REMOVED;
     if (has(msg, len, "\"pusher:error\"") || has(msg, len, "\"pusher:subscription_error\""))
         return HL_MSG_ERROR;
     return HL_MSG_OTHER;
+}
+
+size_t hl_presence_subscribe_msg(char *out, size_t cap, const char *key, const char *secret,
+                                 const char *socket_id, const char *channel, const char *user_id)
+{
+    char cdata[128], tosign[512], sig[HC_SHA256_HEX_LEN + 1];
+    int cn = snprintf(cdata, sizeof cdata, "{\"user_id\":\"%s\",\"user_info\":{\"n\":%s}}", user_id,
+                      user_id[0] ? user_id + 1 : "0");
+    if (cn <= 0 || (size_t)cn >= sizeof cdata)
+        return 0;
+    int sn = snprintf(tosign, sizeof tosign, "%s:%s:%s", socket_id, channel, cdata);
+    if (sn <= 0 || (size_t)sn >= sizeof tosign)
+        return 0;
+    hc_hmac_sha256_hex(secret, strlen(secret), tosign, (size_t)sn, sig);
+    /* channel_data is a JSON string: its quotes are escaped */
+    int n =
+        snprintf(out, cap,
+                 "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"%s\",\"auth\":\"%s:%s\","
+                 "\"channel_data\":\"{\\\"user_id\\\":\\\"%s\\\",\\\"user_info\\\":{"
+                 "\\\"n\\\":%s}}\"}}",
+                 channel, key, sig, user_id, user_id[0] ? user_id + 1 : "0");
+    return (n > 0 && (size_t)n < cap) ? (size_t)n : 0;
+}
+
+size_t hl_subscribe_since_msg(char *out, size_t cap, const char *channel, const char *since)
+{
+    int n = snprintf(
+        out, cap, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"%s\",\"since\":\"%s\"}}",
+        channel, since);
+    return (n > 0 && (size_t)n < cap) ? (size_t)n : 0;
+}
+
+size_t hl_unsubscribe_msg(char *out, size_t cap, const char *channel)
+{
+    int n = snprintf(out, cap, "{\"event\":\"pusher:unsubscribe\",\"data\":{\"channel\":\"%s\"}}",
+                     channel);
+    return (n > 0 && (size_t)n < cap) ? (size_t)n : 0;
+}
+
+size_t hl_json_value(const char *msg, size_t len, const char *needle, char *out, size_t cap)
+{
+    const char *p = memmem(msg, len, needle, strlen(needle));
+    if (!p || cap == 0)
+        return 0;
+    const char *end = msg + len;
+    p += strlen(needle);
+    while (p < end && (*p == '"' || *p == '\\' || *p == ':' || *p == ' '))
+        p++;
+    size_t n = 0;
+    while (p < end &&
+           (isalnum((unsigned char)*p) || *p == '.' || *p == ':' || *p == '_' || *p == '-')) {
+        if (n + 1 >= cap)
+            return 0;
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+long hl_member_user(const char *msg, size_t len, char prefix)
+{
+    char id[32];
+    size_t n = hl_json_value(msg, len, "user_id", id, sizeof id);
+    if (n < 2 || id[0] != prefix)
+        return -1;
+    long v = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (!isdigit((unsigned char)id[i]) || v > 100000000L)
+            return -1;
+        v = v * 10 + (id[i] - '0');
+    }
+    return v;
 }
 
 size_t hl_subscribe_msg(hl_proto proto, char *out, size_t cap, const char *channel)

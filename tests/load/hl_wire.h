@@ -57,13 +57,15 @@ long hl_http_chunked_len(const char *body, size_t len);
 
 /* What a text message from the server means to a subscriber. */
 typedef enum {
-    HL_MSG_OTHER,       /* nothing to do */
-    HL_MSG_ESTABLISHED, /* pusher:connection_established / Socket.IO "40" */
-    HL_MSG_EIO_OPEN,    /* Engine.IO "0{...}": send "40" */
-    HL_MSG_SUBSCRIBED,  /* subscription succeeded / joined a room */
-    HL_MSG_PING,        /* pusher:ping / Engine.IO "2": answer */
-    HL_MSG_EVENT,       /* an event carrying a latency stamp */
-    HL_MSG_ERROR,       /* pusher:error, subscription_error, "44" */
+    HL_MSG_OTHER,          /* nothing to do */
+    HL_MSG_ESTABLISHED,    /* pusher:connection_established / Socket.IO "40" */
+    HL_MSG_EIO_OPEN,       /* Engine.IO "0{...}": send "40" */
+    HL_MSG_SUBSCRIBED,     /* subscription succeeded / joined a room */
+    HL_MSG_PING,           /* pusher:ping / Engine.IO "2": answer */
+    HL_MSG_EVENT,          /* an event carrying a latency stamp */
+    HL_MSG_ERROR,          /* pusher:error, subscription_error, "44" */
+    HL_MSG_MEMBER_ADDED,   /* pusher_internal:member_added (presence) */
+    HL_MSG_MEMBER_REMOVED, /* pusher_internal:member_removed (presence) */
 } hl_msg_kind;
 
 typedef enum { HL_PROTO_PUSHER, HL_PROTO_SOCKETIO } hl_proto;
@@ -73,6 +75,27 @@ hl_msg_kind hl_classify(hl_proto proto, const char *msg, size_t len);
 /* The subscribe (join) message for channel; returns its length or 0 when
  * it does not fit. */
 size_t hl_subscribe_msg(hl_proto proto, char *out, size_t cap, const char *channel);
+/* pusher:subscribe to a presence channel as user_id (user_info {"n":N}
+ * where user_id is "<letter>N"), signed with secret over
+ * "socket_id:channel:channel_data"; or, when since is not NULL (and key is
+ * NULL), a plain subscribe resuming after the event id since (Herald's
+ * recovery extension). Returns the length or 0 when it does not fit. */
+size_t hl_presence_subscribe_msg(char *out, size_t cap, const char *key, const char *secret,
+                                 const char *socket_id, const char *channel, const char *user_id);
+size_t hl_subscribe_since_msg(char *out, size_t cap, const char *channel, const char *since);
+/* pusher:unsubscribe; returns the length or 0 when it does not fit. */
+size_t hl_unsubscribe_msg(char *out, size_t cap, const char *channel);
+/* Finds needle in msg, skips the JSON punctuation after it (quotes, escaped
+ * quotes, colon, blanks) and copies the value's characters ([A-Za-z0-9.:_-])
+ * into out (NUL-terminated). Returns the value's length, 0 when needle is
+ * absent, the value empty or longer than cap - 1. Used for "socket_id" of
+ * pusher:connection_established (data is an escaped JSON string), "user_id"
+ * of member events and the "id" of Herald's events ("\"id\"" needle). */
+size_t hl_json_value(const char *msg, size_t len, const char *needle, char *out, size_t cap);
+/* The number N of a user id "<prefix>N" in a member event (prefix one
+ * letter); -1 when the user id is not of that form. */
+long hl_member_user(const char *msg, size_t len, char prefix);
+
 /* The answer to HL_MSG_PING; returns a static string. */
 const char *hl_pong_msg(hl_proto proto);
 

@@ -231,6 +231,56 @@ static void test_publish_requests(void **state)
     assert_int_equal(hl_publish_request(out, 50, "h", 1, "a", "k", "s", 0, "c", "e", "d"), 0);
 }
 
+static void test_presence_messages(void **state)
+{
+    (void)state;
+    char m[1024];
+    size_t n = hl_presence_subscribe_msg(m, sizeof m, "app-key", "app-secret", "123.456",
+                                         "presence-c-1", "u42");
+    assert_true(n > 0 && n == strlen(m));
+    assert_non_null(strstr(m, "\"channel\":\"presence-c-1\""));
+    /* channel_data as the server reads it (unescaped), and the signature */
+    const char *cd = "{\"user_id\":\"u42\",\"user_info\":{\"n\":42}}";
+    assert_non_null(strstr(m, "\"channel_data\":\"{\\\"user_id\\\":\\\"u42\\\",\\\"user_info\\\":{"
+                              "\\\"n\\\":42}}\"}}"));
+    char auth[200];
+    assert_true(hl_json_value(m, n, "\"auth\"", auth, sizeof auth) > 0);
+    assert_true(hc_sig_channel_ok("app-key", "app-secret", "123.456", "presence-c-1", cd, auth));
+    assert_false(hc_sig_channel_ok("app-key", "app-secret", "123.457", "presence-c-1", cd, auth));
+
+    n = hl_unsubscribe_msg(m, sizeof m, "presence-c-1");
+    assert_string_equal(
+        m, "{\"event\":\"pusher:unsubscribe\",\"data\":{\"channel\":\"presence-c-1\"}}");
+    n = hl_subscribe_since_msg(m, sizeof m, "rec-3", "9f2c41d07a1e55b3:41");
+    assert_string_equal(m, "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"rec-3\","
+                           "\"since\":\"9f2c41d07a1e55b3:41\"}}");
+
+    const char *est = "{\"event\":\"pusher:connection_established\",\"data\":\"{\\\"socket_id\\\":"
+                      "\\\"1234.5678\\\",\\\"activity_timeout\\\":120}\"}";
+    char sid[32];
+    assert_int_equal(hl_json_value(est, strlen(est), "socket_id", sid, sizeof sid), 9);
+    assert_string_equal(sid, "1234.5678");
+    assert_int_equal(hl_json_value(est, strlen(est), "socket_id", sid, 5), 0);
+    assert_int_equal(hl_json_value(est, strlen(est), "nope", sid, sizeof sid), 0);
+
+    const char *add = "{\"event\":\"pusher_internal:member_added\",\"channel\":\"presence-c-1\","
+                      "\"data\":\"{\\\"user_id\\\":\\\"u17\\\",\\\"user_info\\\":{\\\"n\\\":17}}\","
+                      "\"id\":\"9f2c41d07a1e55b3:7\"}";
+    const char *rm = "{\"event\":\"pusher_internal:member_removed\",\"channel\":\"presence-c-1\","
+                     "\"data\":\"{\\\"user_id\\\":\\\"o3\\\"}\"}";
+    assert_int_equal(hl_classify(HL_PROTO_PUSHER, add, strlen(add)), HL_MSG_MEMBER_ADDED);
+    assert_int_equal(hl_classify(HL_PROTO_PUSHER, rm, strlen(rm)), HL_MSG_MEMBER_REMOVED);
+    assert_int_equal(hl_member_user(add, strlen(add), 'u'), 17);
+    assert_int_equal(hl_member_user(rm, strlen(rm), 'u'), -1);
+    assert_int_equal(hl_member_user(rm, strlen(rm), 'o'), 3);
+
+    /* the event id Herald adds (not the user_id's "id") */
+    char id[64];
+    assert_int_equal(hl_json_value(add, strlen(add), "\"id\"", id, sizeof id), 18);
+    assert_string_equal(id, "9f2c41d07a1e55b3:7");
+    assert_int_equal(hl_json_value(rm, strlen(rm), "\"id\"", id, sizeof id), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,7 +288,7 @@ int main(void)
         cmocka_unit_test(test_hist_quantiles),   cmocka_unit_test(test_ws_roundtrip),
         cmocka_unit_test(test_ws_parse_server),  cmocka_unit_test(test_http_head),
         cmocka_unit_test(test_classify),         cmocka_unit_test(test_stamp),
-        cmocka_unit_test(test_publish_requests),
+        cmocka_unit_test(test_publish_requests), cmocka_unit_test(test_presence_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
