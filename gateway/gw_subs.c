@@ -77,7 +77,7 @@ void gw_subscriber_init(gw_subscriber *s, void *owner, const char *socket_id, si
 {
     memset(s, 0, sizeof(*s));
     s->owner = owner;
-    snprintf(s->socket_id, sizeof(s->socket_id), "%s", socket_id ? socket_id : "");
+    s->socket_id = socket_id ? socket_id : "";
     gw_outq_init(&s->q, queue_cap);
 }
 

@@ -27,11 +27,11 @@ typedef struct gw_subs gw_subs;
 
 /* One connection as the table sees it; embedded in the connection. */
 typedef struct gw_subscriber {
-    char socket_id[32]; /* excluded from events carrying the same socket_id */
-    void *owner;        /* the connection; for the hooks */
-    hc_map chans;       /* channel -> gw_sub* (this subscriber's memberships) */
-    gw_outq q;          /* frames waiting for the socket to be writable */
-    bool sealed;        /* overflowed or closing: further frames are dropped */
+    const char *socket_id; /* borrowed (the connection's); events carrying it skip s */
+    void *owner;           /* the connection; for the hooks */
+    hc_map chans;          /* channel -> gw_sub* (this subscriber's memberships) */
+    gw_outq q;             /* frames waiting for the socket to be writable */
+    bool sealed;           /* overflowed or closing: further frames are dropped */
 } gw_subscriber;
 
 typedef struct gw_subs_hooks {
@@ -54,6 +54,7 @@ gw_subs *gw_subs_new(const gw_subs_hooks *hooks, void *ud, size_t headroom);
 /* Frees the table. Every subscriber must have left (gw_subs_leave_all). */
 void gw_subs_free(gw_subs *t);
 
+/* socket_id is borrowed: it must outlive s (NULL: ""). */
 void gw_subscriber_init(gw_subscriber *s, void *owner, const char *socket_id, size_t queue_cap);
 /* Leaves every channel (firing `last` as needed) and drops queued frames. */
 void gw_subs_leave_all(gw_subs *t, gw_subscriber *s);
