@@ -2,9 +2,11 @@
  * gw_subs: the gateway's local subscription table and event fan-out.
  *
  * Owns the map (app_id, channel) -> list of local subscribers, each
- * subscriber's own map channel -> membership (so subscribe, unsubscribe and
- * "is this connection subscribed" are O(1), and a closing connection leaves
- * in O(its subscriptions)), and the last delivered (epoch, offset) per
+ * subscriber's own list of memberships (indexed by a map once it holds
+ * more than GW_SUBS_INDEX_MIN, so subscribe, unsubscribe and "is this
+ * connection subscribed" stay O(1) for connections on many channels while
+ * the usual one on a few costs no map; a closing connection leaves in
+ * O(its subscriptions)), and the last delivered (epoch, offset) per
  * channel for de-duplication. It frames a broker Event once into a shared
  * hc_rbuf and pushes a reference onto each subscriber's bounded gw_outq.
  * It does not own connections, write to sockets or talk to brokers: it
@@ -24,13 +26,20 @@
 #include "herald.pb-c.h"
 
 typedef struct gw_subs gw_subs;
+struct gw_sub;
+
+/* A subscriber's memberships are a list while it has at most this many,
+ * and a list plus an index (map) beyond. */
+#define GW_SUBS_INDEX_MIN 8
 
 /* One connection as the table sees it; embedded in the connection. */
 typedef struct gw_subscriber {
     const char *socket_id; /* borrowed (the connection's); events carrying it skip s */
     void *owner;           /* the connection; for the hooks */
-    hc_map chans;          /* channel -> gw_sub* (this subscriber's memberships) */
+    struct gw_sub *subs;   /* its memberships (gw_subs_int.h), newest first */
+    hc_map index;          /* channel key -> gw_sub*: only above GW_SUBS_INDEX_MIN */
     gw_outq q;             /* frames waiting for the socket to be writable */
+    uint32_t nsubs;        /* memberships */
     bool sealed;           /* overflowed or closing: further frames are dropped */
 } gw_subscriber;
 
@@ -65,7 +74,7 @@ static inline void gw_subscriber_seal(gw_subscriber *s)
 }
 static inline size_t gw_subscriber_count(const gw_subscriber *s)
 {
-    return s->chans.count;
+    return s->nsubs;
 }
 
 /* Adds s to (app_id, channel). Returns 1 if added, 0 if already there. */
