@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <malloc.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +68,8 @@ struct gw_conn {
     char *close_reason;   /* while closing: at most 123 bytes (a close frame's limit) */
     gw_conn *prev, *next;
     gw_conn *dprev, *dnext; /* on srv->dirty: frames queued, flush pending */
-    int close_code;
-    bool rx_dropping; /* discarding the rest of an oversized message */
+    int16_t close_code;     /* a WebSocket close code (1000-4999) */
+    bool rx_dropping;       /* discarding the rest of an oversized message */
     bool closing;
     bool counted;       /* in soketi_connected (handshake accepted) */
     bool quota_counted; /* counted in srv->limits for its app */
@@ -210,7 +211,7 @@ static void conn_close(gw_conn *c, int code, const char *reason)
         return;
     c->closing = true;
     gw_subscriber_seal(&c->sub); /* what is queued (the error) still goes */
-    c->close_code = code;
+    c->close_code = (int16_t)code;
     c->close_reason = hc_strndup(reason, strnlen(reason, 123));
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
     conn_dirty(c);
@@ -367,16 +368,22 @@ static const gw_pusher_io pusher_io = {
 
 /* ---- gw_subs hooks --------------------------------------------------- */
 
+/* The connection a subscriber is embedded in. */
+static gw_conn *conn_of(gw_subscriber *s)
+{
+    return (gw_conn *)((char *)s - offsetof(gw_conn, sub));
+}
+
 static void hook_wake(void *ud, gw_subscriber *s)
 {
     (void)ud;
-    conn_dirty(s->owner);
+    conn_dirty(conn_of(s));
 }
 
 static void hook_overflow(void *ud, gw_subscriber *s)
 {
     (void)ud;
-    gw_conn *c = s->owner;
+    gw_conn *c = conn_of(s);
     hc_metric_inc1(gw_m.slow_disconnections, c->pusher.app ? c->pusher.app->id : "");
     hc_warn_ctx(c->pusher.app ? c->pusher.app->id : NULL, c->pusher.socket_id, NULL,
                 "connection too slow: %zu frames queued; closing it (4100)", gw_outq_len(&s->q));
@@ -515,7 +522,7 @@ static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
     char sid[GW_PUSHER_SOCKET_ID_MAX + 1];
     snprintf(sid, sizeof(sid), "%u.%llu", s->cfg.gateway_num, (unsigned long long)++s->next_socket);
     /* the subscriber points at the pusher's copy (gw_pusher_init below) */
-    gw_subscriber_init(&c->sub, c, c->pusher.socket_id, s->cfg.queue_frames);
+    gw_subscriber_init(&c->sub, c->pusher.socket_id, s->cfg.queue_frames);
     pss->conn = c;
     c->next = s->conns;
     if (s->conns)

@@ -49,12 +49,21 @@ gw_subs *gw_subs_new(const gw_subs_hooks *hooks, void *ud, size_t headroom)
 
 gw_sub *gw__subs_member(const gw_subscriber *s, const gw_chan *ch)
 {
-    if (s->index.cap)
-        return hc_map_get(&s->index, ch->key, ch->klen);
+    if (s->index)
+        return hc_map_get(s->index, ch->key, ch->klen);
     for (gw_sub *m = s->subs; m; m = m->snext)
         if (m->ch == ch)
             return m;
     return NULL;
+}
+
+static void index_free(gw_subscriber *s)
+{
+    if (s->index) {
+        hc_map_free(s->index);
+        free(s->index);
+        s->index = NULL;
+    }
 }
 
 /* Adds m (its ch set) to m->s's list, and to its index when it has one or
@@ -68,11 +77,12 @@ static void member_add(gw_sub *m)
         s->subs->sprev = m;
     s->subs = m;
     s->nsubs++;
-    if (s->index.cap) {
-        hc_map_put(&s->index, m->ch->key, m->ch->klen, m);
+    if (s->index) {
+        hc_map_put(s->index, m->ch->key, m->ch->klen, m);
     } else if (s->nsubs > GW_SUBS_INDEX_MIN) {
+        s->index = hc_calloc(1, sizeof(*s->index));
         for (gw_sub *x = s->subs; x; x = x->snext)
-            hc_map_put(&s->index, x->ch->key, x->ch->klen, x);
+            hc_map_put(s->index, x->ch->key, x->ch->klen, x);
     }
 }
 
@@ -88,10 +98,10 @@ static void member_remove(gw_sub *m)
         m->snext->sprev = m->sprev;
     m->sprev = m->snext = NULL;
     s->nsubs--;
-    if (s->index.cap) {
-        hc_map_del(&s->index, m->ch->key, m->ch->klen);
+    if (s->index) {
+        hc_map_del(s->index, m->ch->key, m->ch->klen);
         if (s->nsubs <= INDEX_DROP)
-            hc_map_free(&s->index);
+            index_free(s);
     }
 }
 
@@ -128,10 +138,9 @@ void gw_subs_free(gw_subs *t)
     free(t);
 }
 
-void gw_subscriber_init(gw_subscriber *s, void *owner, const char *socket_id, size_t queue_cap)
+void gw_subscriber_init(gw_subscriber *s, const char *socket_id, size_t queue_cap)
 {
     memset(s, 0, sizeof(*s));
-    s->owner = owner;
     s->socket_id = socket_id ? socket_id : "";
     gw_outq_init(&s->q, queue_cap);
 }
@@ -208,8 +217,8 @@ bool gw_subs_is_member(const gw_subscriber *s, const char *app_id, const char *c
     size_t klen;
     char *key = make_key(app_id, channel, &klen);
     bool yes = false;
-    if (s->index.cap) {
-        yes = hc_map_get(&s->index, key, klen) != NULL;
+    if (s->index) {
+        yes = hc_map_get(s->index, key, klen) != NULL;
     } else {
         for (const gw_sub *m = s->subs; m && !yes; m = m->snext)
             yes = m->ch->klen == klen && memcmp(m->ch->key, key, klen) == 0;
@@ -222,7 +231,7 @@ void gw_subs_leave_all(gw_subs *t, gw_subscriber *s)
 {
     while (s->subs)
         sub_unlink(t, s->subs);
-    hc_map_free(&s->index);
+    index_free(s);
     gw_outq_free(&s->q);
 }
 

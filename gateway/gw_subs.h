@@ -35,9 +35,8 @@ struct gw_sub;
 /* One connection as the table sees it; embedded in the connection. */
 typedef struct gw_subscriber {
     const char *socket_id; /* borrowed (the connection's); events carrying it skip s */
-    void *owner;           /* the connection; for the hooks */
     struct gw_sub *subs;   /* its memberships (gw_subs_int.h), newest first */
-    hc_map index;          /* channel key -> gw_sub*: only above GW_SUBS_INDEX_MIN */
+    hc_map *index;         /* channel key -> gw_sub*: only above GW_SUBS_INDEX_MIN */
     gw_outq q;             /* frames waiting for the socket to be writable */
     uint32_t nsubs;        /* memberships */
     bool sealed;           /* overflowed or closing: further frames are dropped */
@@ -63,8 +62,9 @@ gw_subs *gw_subs_new(const gw_subs_hooks *hooks, void *ud, size_t headroom);
 /* Frees the table. Every subscriber must have left (gw_subs_leave_all). */
 void gw_subs_free(gw_subs *t);
 
-/* socket_id is borrowed: it must outlive s (NULL: ""). */
-void gw_subscriber_init(gw_subscriber *s, void *owner, const char *socket_id, size_t queue_cap);
+/* socket_id is borrowed: it must outlive s (NULL: ""). The hooks get s;
+ * its owner finds itself from it (s is embedded in the connection). */
+void gw_subscriber_init(gw_subscriber *s, const char *socket_id, size_t queue_cap);
 /* Leaves every channel (firing `last` as needed) and drops queued frames. */
 void gw_subs_leave_all(gw_subs *t, gw_subscriber *s);
 /* Accepts no more frames for s (it is closing); what is queued stays. */
