@@ -61,7 +61,7 @@ struct gw_conn {
     struct lws *wsi;
     gw_pusher_conn pusher;
     gw_subscriber sub;
-    hc_sbuf rx;           /* pieces of a message not yet complete */
+    hc_sbuf *rx;          /* pieces of a message not yet complete; NULL when none */
     uint64_t heard_ms;    /* last time anything came from the client */
     uint64_t ping_ms;     /* when our ping went out; 0 = none pending */
     uint64_t drain_at_ms; /* while draining: when to close it (4200) */
@@ -561,6 +561,15 @@ static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
     return 0;
 }
 
+static void rx_free(gw_conn *c)
+{
+    if (c->rx) {
+        hc_sbuf_free(c->rx);
+        free(c->rx);
+        c->rx = NULL;
+    }
+}
+
 static void ws_closed(gw_server *s, gw_pss *pss)
 {
     gw_conn *c = pss->conn;
@@ -589,7 +598,7 @@ static void ws_closed(gw_server *s, gw_pss *pss)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
-    hc_sbuf_free(&c->rx);
+    rx_free(c);
     gw_pusher_release(&c->pusher);
     free(c->close_reason);
     free(c);
@@ -610,23 +619,29 @@ static int ws_receive(gw_server *s, struct lws *wsi, gw_conn *c, const void *in,
             c->rx_dropping = false;
         return 0;
     }
-    if (c->rx.len + len > s->cfg.max_message_size) {
+    size_t have = c->rx ? c->rx->len : 0;
+    if (have + len > s->cfg.max_message_size) {
         char msg[128];
         snprintf(msg, sizeof(msg), "Message too large: the limit is %zu bytes",
                  s->cfg.max_message_size);
-        hc_sbuf_free(&c->rx);
+        rx_free(c);
         c->rx_dropping = !final;
         gw_pusher_fatal(&c->pusher, GW_PUSHER_MESSAGE_TOO_BIG, msg);
         return 0;
     }
-    if (final && c->rx.len == 0) {
+    if (final && !have) {
         gw_pusher_on_message(&c->pusher, in, len);
         return 0;
     }
-    hc_sbuf_append(&c->rx, in, len);
+    if (!c->rx) /* allocated only while a message arrives in pieces */
+        c->rx = hc_calloc(1, sizeof(*c->rx));
+    hc_sbuf_append(c->rx, in, len);
     if (final) {
-        gw_pusher_on_message(&c->pusher, c->rx.data, c->rx.len);
-        hc_sbuf_free(&c->rx); /* large messages are rare: do not keep the memory */
+        hc_sbuf *rx = c->rx;
+        c->rx = NULL; /* large messages are rare: do not keep the memory */
+        gw_pusher_on_message(&c->pusher, rx->data, rx->len);
+        hc_sbuf_free(rx);
+        free(rx);
     }
     return 0;
 }
