@@ -4,8 +4,8 @@
  * Owns the channel records (gw_chan), the membership records (gw_sub: one
  * per (connection, channel), linked both into its channel's list and into
  * its subscriber's list, and put in the subscriber's index when it has
- * more than GW_SUBS_INDEX_MIN) and the shared event frames until the last queue
- * drops them. Keys are "<app_id>\0<channel>" so no character of either can
+ * more than GW_SUBS_INDEX_MIN) and the shared event frames until the last
+ * queue drops them. Keys are "<app_id>\0<channel>" so no character of either can
  * make two channels collide. Hooks must not modify the table.
  */
 #include "gw_subs.h"

@@ -183,7 +183,11 @@ void gw_subs_release(gw_subs *t, gw_subscriber *s, const char *app_id, const cha
     if (same && upto > ch->last_offset) {
         for (size_t i = 0; i < h->n; i++)
             hc_rbuf_unref(h->frames[i]);
-        h->n = 0;
+        free(h->frames);
+        free(h->offsets);
+        h->frames = NULL;
+        h->offsets = NULL;
+        h->n = h->cap = 0;
         h->active = false;
         snprintf(h->skip_epoch, sizeof(h->skip_epoch), "%s", epoch);
         h->skip_upto = upto;
