@@ -8,9 +8,8 @@ bool hc_rate_take(hc_rate *r, long limit, long points, uint64_t now_ms)
 {
     if (limit < 0)
         return true;
-    if (!r->started || now_ms - r->start_ms >= 1000) {
-        r->started = true;
-        r->start_ms = now_ms;
+    if (!r->start || now_ms - (r->start - 1) >= 1000) {
+        r->start = now_ms + 1; /* 0 stays "no window yet" */
         r->used = 0;
     }
     if (points > limit - r->used)

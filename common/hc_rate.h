@@ -15,14 +15,13 @@
 #include <stdint.h>
 
 typedef struct hc_rate {
-    uint64_t start_ms; /* start of the current window */
-    long used;         /* points taken in it */
-    bool started;
+    uint64_t start; /* start of the current window in ms, plus 1; 0: none yet */
+    long used;      /* points taken in it */
 } hc_rate;
 
 #define HC_RATE_INIT                                                                               \
     {                                                                                              \
-        0, 0, false                                                                                \
+        0, 0                                                                                       \
     }
 
 /* Takes `points` from the window holding now_ms, allowing at most `limit`

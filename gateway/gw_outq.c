@@ -8,29 +8,32 @@
 
 #include "hc_mem.h"
 
-/* Slots of a fresh ring, and the largest ring kept once the queue is
- * empty again (a burst's ring is given back). */
+/* Slots of a fresh ring (made when a second frame queues behind one). */
 #define RING_MIN 4
-#define RING_KEEP 16
 
 void gw_outq_init(gw_outq *q, size_t cap)
 {
     q->ring = NULL;
-    q->cap = cap ? cap : GW_OUTQ_DEFAULT_CAP;
+    q->one = NULL;
+    if (!cap)
+        cap = GW_OUTQ_DEFAULT_CAP;
+    q->cap = cap > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)cap;
     q->alloc = 0;
     q->head = 0;
     q->len = 0;
 }
 
-/* Doubles the ring (or makes the first one), keeping the order. */
+/* Doubles the ring (or makes the first one from the inline frame),
+ * keeping the order. */
 static void grow(gw_outq *q)
 {
-    size_t n = q->alloc ? q->alloc * 2 : RING_MIN;
+    uint32_t n = q->alloc ? q->alloc * 2 : RING_MIN;
     hc_rbuf **ring = hc_calloc(n, sizeof(*ring));
-    for (size_t i = 0; i < q->len; i++)
+    for (uint32_t i = 0; i < q->len; i++)
         ring[i] = gw_outq_at(q, i);
     free(q->ring);
     q->ring = ring;
+    q->one = NULL;
     q->alloc = n;
     q->head = 0;
 }
@@ -39,7 +42,12 @@ bool gw_outq_push(gw_outq *q, hc_rbuf *b)
 {
     if (q->len == q->cap)
         return false;
-    if (q->len == q->alloc)
+    if (!q->alloc && !q->len) {
+        q->one = hc_rbuf_ref(b);
+        q->len = 1;
+        return true;
+    }
+    if (q->len == q->alloc || !q->alloc)
         grow(q);
     q->ring[(q->head + q->len) & (q->alloc - 1)] = hc_rbuf_ref(b);
     q->len++;
@@ -48,18 +56,24 @@ bool gw_outq_push(gw_outq *q, hc_rbuf *b)
 
 hc_rbuf *gw_outq_peek(const gw_outq *q)
 {
-    return q->len ? q->ring[q->head] : NULL;
+    return q->len ? gw_outq_at(q, 0) : NULL;
 }
 
 void gw_outq_pop(gw_outq *q)
 {
     if (!q->len)
         return;
+    if (!q->alloc) {
+        hc_rbuf_unref(q->one);
+        q->one = NULL;
+        q->len = 0;
+        return;
+    }
     hc_rbuf_unref(q->ring[q->head]);
     q->ring[q->head] = NULL;
     q->head = (q->head + 1) & (q->alloc - 1);
     q->len--;
-    if (!q->len && q->alloc > RING_KEEP) {
+    if (!q->len) { /* drained: give the ring back (an idle queue holds none) */
         free(q->ring);
         q->ring = NULL;
         q->alloc = 0;
@@ -73,6 +87,7 @@ void gw_outq_free(gw_outq *q)
         gw_outq_pop(q);
     free(q->ring);
     q->ring = NULL;
+    q->one = NULL;
     q->alloc = 0;
     q->head = 0;
 }

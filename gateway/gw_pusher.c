@@ -96,9 +96,15 @@ void gw_pusher_init(gw_pusher_conn *c, const gw_pusher_io *io, void *ud, const h
     c->io = io;
     c->ud = ud;
     c->app = app;
-    c->max_subs = max_subs;
+    c->max_subs = max_subs > UINT32_MAX ? UINT32_MAX : (uint32_t)max_subs;
     c->opened_ms = hc_mono_ms();
     snprintf(c->socket_id, sizeof(c->socket_id), "%s", socket_id);
+}
+
+void gw_pusher_release(gw_pusher_conn *c)
+{
+    free(c->user_id);
+    c->user_id = NULL;
 }
 
 void gw_pusher_established(gw_pusher_conn *c, long activity_timeout)
@@ -281,7 +287,7 @@ static void on_subscribe(gw_pusher_conn *c, json_t *data)
         errorf(c, 0,
                "Subscription to %s refused: this connection is already subscribed to %zu "
                "channels (the limit is %zu)",
-               shown, c->nsubs, c->max_subs);
+               shown, (size_t)c->nsubs, (size_t)c->max_subs);
         return;
     }
     if (hc_channel_type_of(channel) == HC_CH_PRESENCE) {

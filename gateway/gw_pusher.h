@@ -42,6 +42,8 @@
 
 /* Longest user id a connection may sign in with. */
 #define GW_PUSHER_USER_ID_MAX 200
+/* Longest socket_id ("<gateway>.<serial>": two decimal numbers). */
+#define GW_PUSHER_SOCKET_ID_MAX 31
 
 typedef struct gw_pusher_io {
     /* Queues one text frame (the bytes are copied). */
@@ -83,19 +85,30 @@ typedef struct gw_pusher_io {
     void (*signed_in)(void *ud, const char *previous, const char *const *watchlist, size_t n);
 } gw_pusher_io;
 
+/* Laid out small: a gateway holds one per connection, most of them idle
+ * (docs/architecture.md, "Connection state"). */
 typedef struct gw_pusher_conn {
     const gw_pusher_io *io;
     void *ud;
     const hc_app *app; /* borrowed from the registry */
-    char socket_id[32];
-    size_t nsubs;        /* channels subscribed */
-    size_t max_subs;     /* per connection; 0 = unlimited */
-    bool closed;         /* a fatal error was sent; further input is ignored */
+    /* user sign-in (gw_user.c): the signed-in user's id (a heap copy), or
+     * NULL when none; read it with gw_pusher_user_id */
+    char *user_id;
+    uint64_t opened_ms;  /* monotonic time of gw_pusher_init (sign-in deadline) */
     hc_rate client_rate; /* client events this second (gw_client.c) */
-    /* user sign-in (gw_user.c): the signed-in user's id, "" when none */
-    char user_id[GW_PUSHER_USER_ID_MAX + 1];
-    uint64_t opened_ms; /* monotonic time of gw_pusher_init (sign-in deadline) */
+    uint32_t nsubs;      /* channels subscribed */
+    uint32_t max_subs;   /* per connection; 0 = unlimited */
+    bool closed;         /* a fatal error was sent; further input is ignored */
+    /* the connection's only copy of its socket_id (gw_subscriber and the
+     * gateway point here) */
+    char socket_id[GW_PUSHER_SOCKET_ID_MAX + 1];
 } gw_pusher_conn;
+
+/* The signed-in user's id, "" when none. */
+static inline const char *gw_pusher_user_id(const gw_pusher_conn *c)
+{
+    return c->user_id ? c->user_id : "";
+}
 
 /* Checks a WebSocket handshake: path must be /app/{key} for a known,
  * enabled app and protocol (NULL when absent) a supported version.
@@ -107,6 +120,9 @@ int gw_pusher_handshake(const hc_apps *apps, const char *path, const char *proto
 /* io and ud are borrowed for the connection's life. */
 void gw_pusher_init(gw_pusher_conn *c, const gw_pusher_io *io, void *ud, const hc_app *app,
                     const char *socket_id, size_t max_subs);
+/* Frees what the connection allocated (its user_id); c may be reused
+ * after gw_pusher_init again. */
+void gw_pusher_release(gw_pusher_conn *c);
 /* Sends pusher:connection_established. */
 void gw_pusher_established(gw_pusher_conn *c, long activity_timeout);
 /* Handles one complete text message msg[0..len). */

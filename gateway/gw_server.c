@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,24 +57,26 @@
 #define DRAIN_GRACE_MS 2000  /* after the drain window, for the last closes */
 #define TRIM_AFTER_CONNS 256 /* new connections that make a heap trim worth it */
 
+/* One WebSocket connection. Laid out small (most connections are idle;
+ * docs/architecture.md, "Connection state"): its socket_id lives once, in
+ * pusher; the flags sit together at the end. */
 struct gw_conn {
     gw_server *srv;
     struct lws *wsi;
     gw_pusher_conn pusher;
     gw_subscriber sub;
-    hc_sbuf rx;        /* pieces of a message not yet complete */
-    bool rx_dropping;  /* discarding the rest of an oversized message */
-    uint64_t heard_ms; /* last time anything came from the client */
-    uint64_t ping_ms;  /* when our ping went out; 0 = none pending */
-    bool closing;
-    bool counted;         /* in soketi_connected (handshake accepted) */
-    bool quota_counted;   /* counted in srv->limits for its app */
+    hc_sbuf *rx;          /* pieces of a message not yet complete; NULL when none */
+    uint64_t heard_ms;    /* last time anything came from the client */
+    uint64_t ping_ms;     /* when our ping went out; 0 = none pending */
     uint64_t drain_at_ms; /* while draining: when to close it (4200) */
-    int close_code;
-    char *close_reason; /* while closing: at most 123 bytes (a close frame's limit) */
-    char socket_id[32];
+    char *close_reason;   /* while closing: at most 123 bytes (a close frame's limit) */
     gw_conn *prev, *next;
     gw_conn *dprev, *dnext; /* on srv->dirty: frames queued, flush pending */
+    int16_t close_code;     /* a WebSocket close code (1000-4999) */
+    bool rx_dropping;       /* discarding the rest of an oversized message */
+    bool closing;
+    bool counted;       /* in soketi_connected (handshake accepted) */
+    bool quota_counted; /* counted in srv->limits for its app */
     bool dirty;
     bool write_failed; /* a write failed outside lws: close from the callback */
 };
@@ -323,7 +326,7 @@ static void conn_close(gw_conn *c, int code, const char *reason)
         return;
     c->closing = true;
     gw_subscriber_seal(&c->sub); /* what is queued (the error) still goes */
-    c->close_code = code;
+    c->close_code = (int16_t)code;
     c->close_reason = hc_strndup(reason, strnlen(reason, 123));
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
     conn_dirty(c);
@@ -347,7 +350,7 @@ static void io_close(void *ud, int code, const char *reason)
 static int io_subscribe(void *ud, const char *channel)
 {
     gw_conn *c = ud;
-    hc_debug_ctx(c->pusher.app->id, c->socket_id, channel, "subscribe");
+    hc_debug_ctx(c->pusher.app->id, c->pusher.socket_id, channel, "subscribe");
     int added = gw_subs_join(c->srv->subs, &c->sub, c->pusher.app->id, channel);
     if (added)
         gw_webhooks_count_changed(c->srv->wh, c->pusher.app->id, channel);
@@ -372,14 +375,14 @@ static void left_channel(void *ud, const char *app_id, const char *channel, size
     if (!p || gw_watchlist_channel(channel)) /* watch channels are not counted */
         return;
     if (hc_channel_type_of(channel) == HC_CH_PRESENCE)
-        gw_presence_leave(p, app_id, channel, c->socket_id);
+        gw_presence_leave(p, app_id, channel, c->pusher.socket_id);
     gw_presence_count_changed(p, app_id, channel);
 }
 
 static int io_unsubscribe(void *ud, const char *channel)
 {
     gw_conn *c = ud;
-    hc_debug_ctx(c->pusher.app->id, c->socket_id, channel, "unsubscribe");
+    hc_debug_ctx(c->pusher.app->id, c->pusher.socket_id, channel, "unsubscribe");
     int removed = gw_subs_leave(c->srv->subs, &c->sub, c->pusher.app->id, channel);
     if (removed)
         left_channel(c, c->pusher.app->id, channel, 0);
@@ -404,17 +407,19 @@ static void io_publish(void *ud, const char *channel, const char *name, const ch
     /* On presence channels the event carries the sender's user_id (Pusher
      * semantics); the protocol layer does not know the membership. */
     if (!user_id && c->srv->presence && hc_channel_type_of(channel) == HC_CH_PRESENCE)
-        user_id = gw_presence_user_of(c->srv->presence, c->pusher.app->id, channel, c->socket_id);
+        user_id =
+            gw_presence_user_of(c->srv->presence, c->pusher.app->id, channel, c->pusher.socket_id);
     gw_publish p = {.app_id = c->pusher.app->id,
                     .channel = channel,
                     .name = name,
                     .data = data,
                     .data_len = len,
-                    .socket_id = c->socket_id,
+                    .socket_id = c->pusher.socket_id,
                     .user_id = user_id};
     hc_history_bound(c->pusher.app->history, channel, &p.history_size, &p.history_ttl);
     gw_link_publish(c->srv->link, &p, client_published, NULL);
-    gw_webhooks_client_event(c->srv->wh, p.app_id, channel, name, data, len, c->socket_id, user_id);
+    gw_webhooks_client_event(c->srv->wh, p.app_id, channel, name, data, len, c->pusher.socket_id,
+                             user_id);
 }
 
 static void io_recover(void *ud, const char *channel, const char *since, unsigned rewind,
@@ -434,7 +439,8 @@ static void io_presence_join(void *ud, const char *channel, const char *user_id,
         gw_pusher_presence_joined(&c->pusher, channel, "the gateway is shutting down", NULL, 0);
         return;
     }
-    gw_presence_join(c->srv->presence, c, c->pusher.app, channel, c->socket_id, user_id, user_info);
+    gw_presence_join(c->srv->presence, c, c->pusher.app, channel, c->pusher.socket_id, user_id,
+                     user_info);
 }
 
 /* gw_presence_joined_fn: the cluster answered a join. */
@@ -458,8 +464,8 @@ static void io_signed_in(void *ud, const char *previous, const char *const *watc
 {
     gw_conn *c = ud;
     if (c->srv->watch)
-        gw_watchlist_signed_in(c->srv->watch, &c->sub, c->pusher.app, c->socket_id, previous,
-                               c->pusher.user_id, watchlist, n);
+        gw_watchlist_signed_in(c->srv->watch, &c->sub, c->pusher.app, c->pusher.socket_id, previous,
+                               gw_pusher_user_id(&c->pusher), watchlist, n);
 }
 
 static const gw_pusher_io pusher_io = {
@@ -477,18 +483,24 @@ static const gw_pusher_io pusher_io = {
 
 /* ---- gw_subs hooks --------------------------------------------------- */
 
+/* The connection a subscriber is embedded in. */
+static gw_conn *conn_of(gw_subscriber *s)
+{
+    return (gw_conn *)((char *)s - offsetof(gw_conn, sub));
+}
+
 static void hook_wake(void *ud, gw_subscriber *s)
 {
     (void)ud;
-    conn_dirty(s->owner);
+    conn_dirty(conn_of(s));
 }
 
 static void hook_overflow(void *ud, gw_subscriber *s)
 {
     (void)ud;
-    gw_conn *c = s->owner;
+    gw_conn *c = conn_of(s);
     hc_metric_inc1(gw_m.slow_disconnections, c->pusher.app ? c->pusher.app->id : "");
-    hc_warn_ctx(c->pusher.app ? c->pusher.app->id : NULL, c->socket_id, NULL,
+    hc_warn_ctx(c->pusher.app ? c->pusher.app->id : NULL, c->pusher.socket_id, NULL,
                 "connection too slow: %zu frames queued; closing it (4100)", gw_outq_len(&s->q));
     gw_outq_free(&s->q); /* it would not read them anyway */
     conn_close(c, GW_PUSHER_OVER_CAPACITY, "Over capacity: the connection fell too far behind");
@@ -622,9 +634,10 @@ static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
     c->srv = s;
     c->wsi = wsi;
     c->heard_ms = hc_mono_ms();
-    snprintf(c->socket_id, sizeof(c->socket_id), "%u.%llu", s->cfg.gateway_num,
-             (unsigned long long)++s->next_socket);
-    gw_subscriber_init(&c->sub, c, c->socket_id, s->cfg.queue_frames);
+    char sid[GW_PUSHER_SOCKET_ID_MAX + 1];
+    snprintf(sid, sizeof(sid), "%u.%llu", s->cfg.gateway_num, (unsigned long long)++s->next_socket);
+    /* the subscriber points at the pusher's copy (gw_pusher_init below) */
+    gw_subscriber_init(&c->sub, c->pusher.socket_id, s->cfg.queue_frames);
     pss->conn = c;
     c->next = s->conns;
     if (s->conns)
@@ -639,7 +652,7 @@ static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
     int code =
         gw_pusher_handshake(s->apps, path, hc_query_get(&q, "protocol"), &app, why, sizeof(why));
     hc_query_free(&q);
-    gw_pusher_init(&c->pusher, &pusher_io, c, app, c->socket_id, s->cfg.max_subscriptions);
+    gw_pusher_init(&c->pusher, &pusher_io, c, app, sid, s->cfg.max_subscriptions);
     if (!code && (s->stopping || s->draining)) {
         code = GW_PUSHER_RECONNECT;
         snprintf(why, sizeof(why), "Server shutting down: reconnect");
@@ -650,17 +663,26 @@ static int ws_established(gw_server *s, struct lws *wsi, gw_pss *pss)
                  app->max_connections);
     }
     if (code) {
-        hc_debug_ctx(app ? app->id : NULL, c->socket_id, NULL, "refusing WebSocket %s: %d %s", path,
-                     code, why);
+        hc_debug_ctx(app ? app->id : NULL, c->pusher.socket_id, NULL,
+                     "refusing WebSocket %s: %d %s", path, code, why);
         gw_pusher_fatal(&c->pusher, code, why);
         return 0;
     }
     gw_pusher_established(&c->pusher, s->cfg.activity_timeout);
     c->counted = true;
-    hc_debug_ctx(app->id, c->socket_id, NULL, "connected");
+    hc_debug_ctx(app->id, c->pusher.socket_id, NULL, "connected");
     gw_metrics_app_add(gw_m.new_connections, app->id, 1);
     gw_metrics_app_add(gw_m.connected, app->id, 1);
     return 0;
+}
+
+static void rx_free(gw_conn *c)
+{
+    if (c->rx) {
+        hc_sbuf_free(c->rx);
+        free(c->rx);
+        c->rx = NULL;
+    }
 }
 
 static void ws_closed(gw_server *s, gw_pss *pss)
@@ -670,14 +692,14 @@ static void ws_closed(gw_server *s, gw_pss *pss)
         return;
     pss->conn = NULL;
     if (c->counted) {
-        hc_debug_ctx(c->pusher.app->id, c->socket_id, NULL, "disconnected");
+        hc_debug_ctx(c->pusher.app->id, c->pusher.socket_id, NULL, "disconnected");
         gw_metrics_app_add(gw_m.new_disconnections, c->pusher.app->id, 1);
         gw_metrics_app_add(gw_m.connected, c->pusher.app->id, -1);
     }
     if (c->quota_counted)
         gw_limits_conn_close(s->limits, c->pusher.app);
-    if (s->watch && c->pusher.user_id[0])
-        gw_watchlist_closed(s->watch, c->pusher.app->id, c->socket_id, c->pusher.user_id);
+    if (s->watch && c->pusher.user_id)
+        gw_watchlist_closed(s->watch, c->pusher.app->id, c->pusher.socket_id, c->pusher.user_id);
     if (s->presence) {
         gw_presence_forget(s->presence, c);
         gw_subscriber_each(&c->sub, left_channel, c);
@@ -691,7 +713,8 @@ static void ws_closed(gw_server *s, gw_pss *pss)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
-    hc_sbuf_free(&c->rx);
+    rx_free(c);
+    gw_pusher_release(&c->pusher);
     free(c->close_reason);
     free(c);
 }
@@ -711,23 +734,29 @@ static int ws_receive(gw_server *s, struct lws *wsi, gw_conn *c, const void *in,
             c->rx_dropping = false;
         return 0;
     }
-    if (c->rx.len + len > s->cfg.max_message_size) {
+    size_t have = c->rx ? c->rx->len : 0;
+    if (have + len > s->cfg.max_message_size) {
         char msg[128];
         snprintf(msg, sizeof(msg), "Message too large: the limit is %zu bytes",
                  s->cfg.max_message_size);
-        hc_sbuf_free(&c->rx);
+        rx_free(c);
         c->rx_dropping = !final;
         gw_pusher_fatal(&c->pusher, GW_PUSHER_MESSAGE_TOO_BIG, msg);
         return 0;
     }
-    if (final && c->rx.len == 0) {
+    if (final && !have) {
         gw_pusher_on_message(&c->pusher, in, len);
         return 0;
     }
-    hc_sbuf_append(&c->rx, in, len);
+    if (!c->rx) /* allocated only while a message arrives in pieces */
+        c->rx = hc_calloc(1, sizeof(*c->rx));
+    hc_sbuf_append(c->rx, in, len);
     if (final) {
-        gw_pusher_on_message(&c->pusher, c->rx.data, c->rx.len);
-        hc_sbuf_free(&c->rx); /* large messages are rare: do not keep the memory */
+        hc_sbuf *rx = c->rx;
+        c->rx = NULL; /* large messages are rare: do not keep the memory */
+        gw_pusher_on_message(&c->pusher, rx->data, rx->len);
+        hc_sbuf_free(rx);
+        free(rx);
     }
     return 0;
 }
@@ -843,7 +872,7 @@ static void sweep(uv_timer_t *t)
         if (c->closing || gw_user_deadline(&c->pusher, now))
             continue;
         if (c->ping_ms && now - c->ping_ms >= grace) {
-            hc_debug_ctx(c->pusher.app ? c->pusher.app->id : NULL, c->socket_id, NULL,
+            hc_debug_ctx(c->pusher.app ? c->pusher.app->id : NULL, c->pusher.socket_id, NULL,
                          "no pong within %ld s; closing (4201)", s->cfg.pong_timeout);
             gw_pusher_fatal(&c->pusher, GW_PUSHER_PONG_MISSING, "Pong reply not received");
         } else if (!c->ping_ms && now - c->heard_ms >= idle) {

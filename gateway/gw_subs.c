@@ -3,8 +3,9 @@
  *
  * Owns the channel records (gw_chan), the membership records (gw_sub: one
  * per (connection, channel), linked both into its channel's list and into
- * its subscriber's map) and the shared event frames until the last queue
- * drops them. Keys are "<app_id>\0<channel>" so no character of either can
+ * its subscriber's list, and put in the subscriber's index when it has
+ * more than GW_SUBS_INDEX_MIN) and the shared event frames until the last
+ * queue drops them. Keys are "<app_id>\0<channel>" so no character of either can
  * make two channels collide. Hooks must not modify the table.
  */
 #include "gw_subs.h"
@@ -41,6 +42,69 @@ gw_subs *gw_subs_new(const gw_subs_hooks *hooks, void *ud, size_t headroom)
     return t;
 }
 
+/* ---- a subscriber's memberships ------------------------------------ */
+
+/* Below this many memberships a subscriber's index is dropped again. */
+#define INDEX_DROP (GW_SUBS_INDEX_MIN / 2)
+
+gw_sub *gw__subs_member(const gw_subscriber *s, const gw_chan *ch)
+{
+    if (s->index)
+        return hc_map_get(s->index, ch->key, ch->klen);
+    for (gw_sub *m = s->subs; m; m = m->snext)
+        if (m->ch == ch)
+            return m;
+    return NULL;
+}
+
+static void index_free(gw_subscriber *s)
+{
+    if (s->index) {
+        hc_map_free(s->index);
+        free(s->index);
+        s->index = NULL;
+    }
+}
+
+/* Adds m (its ch set) to m->s's list, and to its index when it has one or
+ * now needs one. */
+static void member_add(gw_sub *m)
+{
+    gw_subscriber *s = m->s;
+    m->sprev = NULL;
+    m->snext = s->subs;
+    if (s->subs)
+        s->subs->sprev = m;
+    s->subs = m;
+    s->nsubs++;
+    if (s->index) {
+        hc_map_put(s->index, m->ch->key, m->ch->klen, m);
+    } else if (s->nsubs > GW_SUBS_INDEX_MIN) {
+        s->index = hc_calloc(1, sizeof(*s->index));
+        for (gw_sub *x = s->subs; x; x = x->snext)
+            hc_map_put(s->index, x->ch->key, x->ch->klen, x);
+    }
+}
+
+/* Takes m out of m->s's list and index. */
+static void member_remove(gw_sub *m)
+{
+    gw_subscriber *s = m->s;
+    if (m->sprev)
+        m->sprev->snext = m->snext;
+    else
+        s->subs = m->snext;
+    if (m->snext)
+        m->snext->sprev = m->sprev;
+    m->sprev = m->snext = NULL;
+    s->nsubs--;
+    if (s->index) {
+        hc_map_del(s->index, m->ch->key, m->ch->klen);
+        if (s->nsubs <= INDEX_DROP)
+            index_free(s);
+    }
+}
+
 static void chan_free(gw_chan *ch)
 {
     gw__repair_free(ch->repair);
@@ -64,7 +128,8 @@ void gw_subs_free(gw_subs *t)
          * left; free the records so nothing leaks. */
         for (gw_sub *m = ch->head, *n; m; m = n) {
             n = m->next;
-            hc_map_del(&m->s->chans, ch->key, ch->klen);
+            member_remove(m);
+            gw__hold_free(m->hold);
             free(m);
         }
         chan_free(ch);
@@ -73,11 +138,10 @@ void gw_subs_free(gw_subs *t)
     free(t);
 }
 
-void gw_subscriber_init(gw_subscriber *s, void *owner, const char *socket_id, size_t queue_cap)
+void gw_subscriber_init(gw_subscriber *s, const char *socket_id, size_t queue_cap)
 {
     memset(s, 0, sizeof(*s));
-    s->owner = owner;
-    snprintf(s->socket_id, sizeof(s->socket_id), "%s", socket_id ? socket_id : "");
+    s->socket_id = socket_id ? socket_id : "";
     gw_outq_init(&s->q, queue_cap);
 }
 
@@ -85,11 +149,11 @@ int gw_subs_join(gw_subs *t, gw_subscriber *s, const char *app_id, const char *c
 {
     size_t klen;
     char *key = make_key(app_id, channel, &klen);
-    if (hc_map_get(&s->chans, key, klen)) {
+    gw_chan *ch = hc_map_get(&t->chans, key, klen);
+    if (ch && gw__subs_member(s, ch)) {
         free(key);
         return 0;
     }
-    gw_chan *ch = hc_map_get(&t->chans, key, klen);
     bool fresh = !ch;
     if (fresh) {
         ch = hc_calloc(1, sizeof(*ch));
@@ -109,17 +173,18 @@ int gw_subs_join(gw_subs *t, gw_subscriber *s, const char *app_id, const char *c
         ch->head->prev = m;
     ch->head = m;
     ch->count++;
-    hc_map_put(&s->chans, ch->key, ch->klen, m);
+    member_add(m);
     if (fresh && t->hooks.first)
         t->hooks.first(t->ud, ch->app_id, ch->channel);
     return 1;
 }
 
-/* Unlinks m from its channel and frees it; drops the channel (firing
- * `last`) when it was the last member. */
+/* Unlinks m from its channel and its subscriber and frees it; drops the
+ * channel (firing `last`) when it was the last member. */
 static void sub_unlink(gw_subs *t, gw_sub *m)
 {
     gw_chan *ch = m->ch;
+    member_remove(m);
     if (m->prev)
         m->prev->next = m->next;
     else
@@ -139,10 +204,8 @@ static void sub_unlink(gw_subs *t, gw_sub *m)
 
 int gw_subs_leave(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel)
 {
-    size_t klen;
-    char *key = make_key(app_id, channel, &klen);
-    gw_sub *m = hc_map_del(&s->chans, key, klen);
-    free(key);
+    gw_chan *ch = gw__subs_chan(t, app_id, channel);
+    gw_sub *m = ch ? gw__subs_member(s, ch) : NULL;
     if (!m)
         return 0;
     sub_unlink(t, m);
@@ -153,24 +216,22 @@ bool gw_subs_is_member(const gw_subscriber *s, const char *app_id, const char *c
 {
     size_t klen;
     char *key = make_key(app_id, channel, &klen);
-    bool yes = hc_map_get(&s->chans, key, klen) != NULL;
+    bool yes = false;
+    if (s->index) {
+        yes = hc_map_get(s->index, key, klen) != NULL;
+    } else {
+        for (const gw_sub *m = s->subs; m && !yes; m = m->snext)
+            yes = m->ch->klen == klen && memcmp(m->ch->key, key, klen) == 0;
+    }
     free(key);
     return yes;
 }
 
 void gw_subs_leave_all(gw_subs *t, gw_subscriber *s)
 {
-    size_t n = s->chans.count, i = 0;
-    gw_sub **all = hc_malloc((n ? n : 1) * sizeof(*all));
-    hc_map_iter it;
-    hc_map_entry *e;
-    hc_map_iter_init(&it, &s->chans);
-    while ((e = hc_map_iter_next(&it)))
-        all[i++] = e->value;
-    hc_map_free(&s->chans);
-    for (i = 0; i < n; i++)
-        sub_unlink(t, all[i]);
-    free(all);
+    while (s->subs)
+        sub_unlink(t, s->subs);
+    index_free(s);
     gw_outq_free(&s->q);
 }
 
@@ -301,10 +362,6 @@ void gw_subs_each_channel(const gw_subs *t, gw_subs_channel_fn fn, void *ud)
 
 void gw_subscriber_each(const gw_subscriber *s, gw_subs_channel_fn fn, void *ud)
 {
-    hc_map_iter it;
-    hc_map_iter_init(&it, (hc_map *)&s->chans);
-    for (hc_map_entry *e; (e = hc_map_iter_next(&it));) {
-        const gw_sub *m = e->value;
+    for (const gw_sub *m = s->subs; m; m = m->snext)
         fn(ud, m->ch->app_id, m->ch->channel, m->ch->count);
-    }
 }

@@ -2,9 +2,11 @@
  * gw_subs: the gateway's local subscription table and event fan-out.
  *
  * Owns the map (app_id, channel) -> list of local subscribers, each
- * subscriber's own map channel -> membership (so subscribe, unsubscribe and
- * "is this connection subscribed" are O(1), and a closing connection leaves
- * in O(its subscriptions)), and the last delivered (epoch, offset) per
+ * subscriber's own list of memberships (indexed by a map once it holds
+ * more than GW_SUBS_INDEX_MIN, so subscribe, unsubscribe and "is this
+ * connection subscribed" stay O(1) for connections on many channels while
+ * the usual one on a few costs no map; a closing connection leaves in
+ * O(its subscriptions)), and the last delivered (epoch, offset) per
  * channel for de-duplication. It frames a broker Event once into a shared
  * hc_rbuf and pushes a reference onto each subscriber's bounded gw_outq.
  * It does not own connections, write to sockets or talk to brokers: it
@@ -24,14 +26,20 @@
 #include "herald.pb-c.h"
 
 typedef struct gw_subs gw_subs;
+struct gw_sub;
+
+/* A subscriber's memberships are a list while it has at most this many,
+ * and a list plus an index (map) beyond. */
+#define GW_SUBS_INDEX_MIN 8
 
 /* One connection as the table sees it; embedded in the connection. */
 typedef struct gw_subscriber {
-    char socket_id[32]; /* excluded from events carrying the same socket_id */
-    void *owner;        /* the connection; for the hooks */
-    hc_map chans;       /* channel -> gw_sub* (this subscriber's memberships) */
-    gw_outq q;          /* frames waiting for the socket to be writable */
-    bool sealed;        /* overflowed or closing: further frames are dropped */
+    const char *socket_id; /* borrowed (the connection's); events carrying it skip s */
+    struct gw_sub *subs;   /* its memberships (gw_subs_int.h), newest first */
+    hc_map *index;         /* channel key -> gw_sub*: only above GW_SUBS_INDEX_MIN */
+    gw_outq q;             /* frames waiting for the socket to be writable */
+    uint32_t nsubs;        /* memberships */
+    bool sealed;           /* overflowed or closing: further frames are dropped */
 } gw_subscriber;
 
 typedef struct gw_subs_hooks {
@@ -54,7 +62,9 @@ gw_subs *gw_subs_new(const gw_subs_hooks *hooks, void *ud, size_t headroom);
 /* Frees the table. Every subscriber must have left (gw_subs_leave_all). */
 void gw_subs_free(gw_subs *t);
 
-void gw_subscriber_init(gw_subscriber *s, void *owner, const char *socket_id, size_t queue_cap);
+/* socket_id is borrowed: it must outlive s (NULL: ""). The hooks get s;
+ * its owner finds itself from it (s is embedded in the connection). */
+void gw_subscriber_init(gw_subscriber *s, const char *socket_id, size_t queue_cap);
 /* Leaves every channel (firing `last` as needed) and drops queued frames. */
 void gw_subs_leave_all(gw_subs *t, gw_subscriber *s);
 /* Accepts no more frames for s (it is closing); what is queued stays. */
@@ -64,7 +74,7 @@ static inline void gw_subscriber_seal(gw_subscriber *s)
 }
 static inline size_t gw_subscriber_count(const gw_subscriber *s)
 {
-    return s->chans.count;
+    return s->nsubs;
 }
 
 /* Adds s to (app_id, channel). Returns 1 if added, 0 if already there. */

@@ -16,13 +16,15 @@ typedef struct gw_repair gw_repair;
 
 typedef struct gw_chan gw_chan;
 
+/* One (subscriber, channel) membership: one allocation, 56 bytes. */
 typedef struct gw_sub {
-    struct gw_sub *prev, *next; /* in ch's list */
+    struct gw_sub *prev, *next;   /* in ch's list */
+    struct gw_sub *sprev, *snext; /* in s's list */
     gw_chan *ch;
     gw_subscriber *s;
-    gw_hold *hold;                     /* replay in flight for this member (gw_subs_recovery.c) */
-    char skip_epoch[GW_EPOCH_MAX + 1]; /* after a replay: live events of this */
-    uint64_t skip_upto;                /* epoch up to here were replayed */
+    /* a replay in flight for this member, or the live events to skip after
+     * one (gw_subs_recovery.c); NULL for nearly every member */
+    gw_hold *hold;
 } gw_sub;
 
 struct gw_chan {
@@ -47,6 +49,8 @@ struct gw_subs {
 
 /* gw_subs.c: the channel record of (app_id, channel), or NULL. */
 gw_chan *gw__subs_chan(const gw_subs *t, const char *app_id, const char *channel);
+/* gw_subs.c: s's membership of ch, or NULL. */
+gw_sub *gw__subs_member(const gw_subscriber *s, const gw_chan *ch);
 
 /* gw_subs_recovery.c, called from gw_subs.c: */
 /* Takes ev when ch is repairing a gap or ev reveals one (ev then waits,

@@ -22,11 +22,17 @@
 
 #define GW_REPAIR_MAX 65536
 
+/* A member's recovery state: while active, the live frames held back for
+ * its replay; after it (until caught up), the live events of skip_epoch up
+ * to skip_upto that the replay already delivered. Freed when neither. */
 struct gw_hold {
     uint64_t id;
     hc_rbuf **frames;
     uint64_t *offsets;
     size_t n, cap;
+    bool active;                       /* a replay is in flight */
+    uint64_t skip_upto;                /* 0: nothing to skip */
+    char skip_epoch[GW_EPOCH_MAX + 1]; /* after a replay: live events of this */
 };
 
 struct gw_repair {
@@ -101,7 +107,7 @@ bool gw__repair_intercept(gw_subs *t, gw_chan *ch, const Herald__Event *ev)
 bool gw__member_intercept(gw_subs *t, gw_sub *m, const Herald__Event *ev, hc_rbuf *frame)
 {
     gw_hold *h = m->hold;
-    if (h) {
+    if (h && h->active) {
         if (m->s->sealed)
             return true;
         if (h->n >= m->s->q.cap) {
@@ -119,11 +125,12 @@ bool gw__member_intercept(gw_subs *t, gw_sub *m, const Herald__Event *ev, hc_rbu
         h->offsets[h->n++] = ev->offset;
         return true;
     }
-    if (!m->skip_upto)
+    if (!h || !h->skip_upto)
         return false;
-    if (ev->epoch && strcmp(ev->epoch, m->skip_epoch) == 0 && ev->offset <= m->skip_upto)
+    if (ev->epoch && strcmp(ev->epoch, h->skip_epoch) == 0 && ev->offset <= h->skip_upto)
         return true;
-    m->skip_upto = 0; /* caught up: no more filtering */
+    gw__hold_free(h); /* caught up: no more filtering */
+    m->hold = NULL;
     return false;
 }
 
@@ -131,7 +138,7 @@ bool gw__member_intercept(gw_subs *t, gw_sub *m, const Herald__Event *ev, hc_rbu
 static gw_sub *member(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel)
 {
     gw_chan *ch = gw__subs_chan(t, app_id, channel);
-    return ch ? hc_map_get(&s->chans, ch->key, ch->klen) : NULL;
+    return ch ? gw__subs_member(s, ch) : NULL;
 }
 
 uint64_t gw_subs_hold(gw_subs *t, gw_subscriber *s, const char *app_id, const char *channel)
@@ -141,6 +148,7 @@ uint64_t gw_subs_hold(gw_subs *t, gw_subscriber *s, const char *app_id, const ch
         return 0;
     if (!m->hold)
         m->hold = hc_calloc(1, sizeof(*m->hold));
+    m->hold->active = true;
     m->hold->id = ++t->next_hold;
     return m->hold->id;
 }
@@ -149,7 +157,7 @@ gw_subscriber *gw_subs_held(gw_subs *t, const char *app_id, const char *channel,
 {
     gw_chan *ch = gw__subs_chan(t, app_id, channel);
     for (gw_sub *m = ch ? ch->head : NULL; m; m = m->next)
-        if (m->hold && m->hold->id == id)
+        if (m->hold && m->hold->active && m->hold->id == id)
             return m->s;
     return NULL;
 }
@@ -158,11 +166,11 @@ void gw_subs_release(gw_subs *t, gw_subscriber *s, const char *app_id, const cha
                      const char *epoch, uint64_t upto, uint64_t position)
 {
     gw_sub *m = member(t, s, app_id, channel);
-    if (!m || !m->hold)
+    if (!m || !m->hold || !m->hold->active)
         return;
     gw_chan *ch = m->ch;
     gw_hold *h = m->hold;
-    m->hold = NULL;
+    m->hold = NULL; /* set again below when there is something to skip */
     bool known = epoch && epoch[0] && strlen(epoch) <= GW_EPOCH_MAX;
     if (known && !ch->epoch) {
         ch->epoch = hc_strdup(epoch);
@@ -172,11 +180,20 @@ void gw_subs_release(gw_subs *t, gw_subscriber *s, const char *app_id, const cha
     for (size_t i = 0; i < h->n; i++)
         if (!(same && h->offsets[i] <= upto))
             gw_subs_push(t, s, h->frames[i]);
-    gw__hold_free(h);
-    m->skip_upto = 0;
     if (same && upto > ch->last_offset) {
-        snprintf(m->skip_epoch, sizeof(m->skip_epoch), "%s", epoch);
-        m->skip_upto = upto;
+        for (size_t i = 0; i < h->n; i++)
+            hc_rbuf_unref(h->frames[i]);
+        free(h->frames);
+        free(h->offsets);
+        h->frames = NULL;
+        h->offsets = NULL;
+        h->n = h->cap = 0;
+        h->active = false;
+        snprintf(h->skip_epoch, sizeof(h->skip_epoch), "%s", epoch);
+        h->skip_upto = upto;
+        m->hold = h;
+    } else {
+        gw__hold_free(h);
     }
 }
 

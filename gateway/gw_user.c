@@ -7,6 +7,7 @@
 #include "gw_user.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hc_buf.h"
@@ -40,7 +41,7 @@ const char *gw_user_control_user(const char *channel)
 
 bool gw_user_may_subscribe(const gw_pusher_conn *c, const char *channel)
 {
-    return c->user_id[0] && starts_with(channel, GW_USER_CHANNEL_PREFIX) &&
+    return c->user_id && starts_with(channel, GW_USER_CHANNEL_PREFIX) &&
            strcmp(channel + strlen(GW_USER_CHANNEL_PREFIX), c->user_id) == 0;
 }
 
@@ -152,13 +153,14 @@ void gw_user_signin(gw_pusher_conn *c, json_t *data)
                         "non-empty string of at most 200 characters A-Z a-z 0-9 _ - = @ , . ;");
         return;
     }
-    char why[256], previous[sizeof(c->user_id)];
+    char why[256], previous[GW_PUSHER_USER_ID_MAX + 1];
     char **watch = NULL;
     long nwatch = watchlist_of(c, user, &watch, why, sizeof(why));
-    snprintf(previous, sizeof(previous), "%s", c->user_id);
-    if (c->user_id[0] && strcmp(c->user_id, uid) != 0)
+    snprintf(previous, sizeof(previous), "%s", gw_pusher_user_id(c));
+    if (c->user_id && strcmp(c->user_id, uid) != 0)
         user_channels(c, false);
-    snprintf(c->user_id, sizeof(c->user_id), "%s", uid);
+    free(c->user_id);
+    c->user_id = hc_strdup(uid); /* only signed-in connections pay for it */
     json_decref(user);
     user_channels(c, true);
     signin_success(c, user_data);
@@ -177,7 +179,7 @@ void gw_user_signin(gw_pusher_conn *c, json_t *data)
 
 bool gw_user_control(gw_pusher_conn *c, const char *app_id, const char *user_id, const char *name)
 {
-    if (c->closed || !c->app || !c->user_id[0] || strcmp(c->user_id, user_id) != 0 ||
+    if (c->closed || !c->app || !c->user_id || strcmp(c->user_id, user_id) != 0 ||
         strcmp(c->app->id, app_id) != 0)
         return false;
     if (strcmp(name, GW_USER_TERMINATE_EVENT) == 0) {
@@ -190,7 +192,7 @@ bool gw_user_control(gw_pusher_conn *c, const char *app_id, const char *user_id,
 
 bool gw_user_deadline(gw_pusher_conn *c, uint64_t now_ms)
 {
-    if (c->closed || !c->app || !c->app->user_authentication || c->user_id[0])
+    if (c->closed || !c->app || !c->app->user_authentication || c->user_id)
         return false;
     if (c->app->user_auth_timeout_ms < 0 ||
         now_ms - c->opened_ms < (uint64_t)c->app->user_auth_timeout_ms)

@@ -117,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (c.nsubs != f.subs.count || f.subs.count > 8)
         abort();
+    gw_pusher_release(&c);
     hc_map_free(&f.subs);
     return 0;
 }

@@ -81,8 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gw_subs_hooks hooks = {h_wake, h_overflow, h_first, h_first, h_gap};
     gw_subs *t = gw_subs_new(&hooks, &st, 16);
     gw_subscriber s1, s2;
-    gw_subscriber_init(&s1, NULL, "1.1", 32);
-    gw_subscriber_init(&s2, NULL, "1.2", 32);
+    gw_subscriber_init(&s1, "1.1", 32);
+    gw_subscriber_init(&s2, "1.2", 32);
     for (size_t i = 0; i < sizeof(chans) / sizeof(*chans); i++) {
         gw_subs_join(t, &s1, "app-id", chans[i]);
         if (i % 2 == 0)

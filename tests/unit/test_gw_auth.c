@@ -118,6 +118,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     ctx *t = *state;
+    gw_pusher_release(&t->c);
     for (int i = 0; i < t->f.nframes; i++)
         free(t->f.frames[i]);
     for (int i = 0; i < t->f.nchannels; i++)
@@ -293,7 +294,7 @@ static void test_signin_refused(void **state)
     has(say(t, msg), "\"code\":4009");
     assert_int_equal(t->f.close_code, 4009);
     assert_int_equal(t->f.nchannels, 0);
-    assert_string_equal(t->c.user_id, "");
+    assert_string_equal(gw_pusher_user_id(&t->c), "");
 }
 
 static void test_signin_needs_string_id(void **state)

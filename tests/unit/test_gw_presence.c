@@ -200,8 +200,8 @@ static void test_counts_coalesced(void **state)
 {
     world *w = *state;
     gw_subscriber s1, s2;
-    gw_subscriber_init(&s1, NULL, "1.1", 8);
-    gw_subscriber_init(&s2, NULL, "1.2", 8);
+    gw_subscriber_init(&s1, "1.1", 8);
+    gw_subscriber_init(&s2, "1.2", 8);
     gw_subs_join(w->subs, &s1, "app", "room");
     gw_presence_count_changed(w->p, "app", "room");
     gw_subs_join(w->subs, &s2, "app", "room");

@@ -106,6 +106,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     ctx *t = *state;
+    gw_pusher_release(&t->c);
     for (int i = 0; i < t->f.nframes; i++)
         free(t->f.frames[i]);
     for (int i = 0; i < t->f.nchannels; i++)

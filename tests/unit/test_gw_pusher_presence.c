@@ -109,7 +109,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    free(*state);
+    ctx *t = *state;
+    gw_pusher_release(&t->c);
+    free(t);
     return 0;
 }
 

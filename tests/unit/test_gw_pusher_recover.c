@@ -115,6 +115,7 @@ static void test_recover_requests(void **state)
     subscribe(&c, "{\"channel\":\"plain\",\"rewind\":0}");
     assert_int_equal(f.recovers, 6);
     assert_int_equal(f.sent, 2);
+    gw_pusher_release(&c);
     hc_history_free(app.history);
 }
 

@@ -77,8 +77,8 @@ static void test_join_leave_hooks(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 16);
     gw_subscriber a, b;
-    gw_subscriber_init(&a, NULL, "1.1", 8);
-    gw_subscriber_init(&b, NULL, "1.2", 8);
+    gw_subscriber_init(&a, "1.1", 8);
+    gw_subscriber_init(&b, "1.2", 8);
     assert_int_equal(gw_subs_join(t, &a, "app", "ch"), 1);
     assert_int_equal(r.firsts, 1);
     assert_string_equal(r.last_first, "app/ch");
@@ -100,15 +100,72 @@ static void test_join_leave_hooks(void **state)
     gw_subs_free(t);
 }
 
+/* Counts the channels gw_subscriber_each reports. */
+static void count_each(void *ud, const char *app, const char *ch, size_t n)
+{
+    (void)app, (void)ch, (void)n;
+    (*(int *)ud)++;
+}
+
+/* A subscriber on many channels: its memberships get an index beyond
+ * GW_SUBS_INDEX_MIN and lose it again when it drops back to a few; joins,
+ * leaves and membership stay right on both sides of the switch. */
+static void test_many_channels_index(void **state)
+{
+    (void)state;
+    rec r = {0};
+    gw_subs *t = gw_subs_new(&hooks, &r, 16);
+    gw_subscriber a, b;
+    gw_subscriber_init(&a, "1.1", 8);
+    gw_subscriber_init(&b, "1.2", 8);
+    const int n = 3 * GW_SUBS_INDEX_MIN;
+    char ch[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(ch, sizeof(ch), "ch-%d", i);
+        assert_int_equal(gw_subs_join(t, &a, "app", ch), 1);
+        assert_int_equal(gw_subs_join(t, &a, "app", ch), 0);
+        assert_int_equal(gw_subscriber_count(&a), i + 1);
+        assert_int_equal(a.index != NULL, i + 1 > GW_SUBS_INDEX_MIN);
+    }
+    assert_int_equal(gw_subs_join(t, &b, "app", "ch-3"), 1);
+    for (int i = 0; i < n; i++) {
+        snprintf(ch, sizeof(ch), "ch-%d", i);
+        assert_true(gw_subs_is_member(&a, "app", ch));
+        assert_int_equal(gw_subs_is_member(&b, "app", ch), i == 3);
+    }
+    assert_false(gw_subs_is_member(&a, "app", "ch-x"));
+    int seen = 0;
+    gw_subscriber_each(&a, count_each, &seen);
+    assert_int_equal(seen, n);
+    /* leave all but two: the index goes, the list still answers */
+    for (int i = 2; i < n; i++) {
+        snprintf(ch, sizeof(ch), "ch-%d", i);
+        assert_int_equal(gw_subs_leave(t, &a, "app", ch), 1);
+        assert_int_equal(gw_subs_leave(t, &a, "app", ch), 0);
+    }
+    assert_null(a.index);
+    assert_int_equal(gw_subscriber_count(&a), 2);
+    assert_true(gw_subs_is_member(&a, "app", "ch-0"));
+    assert_true(gw_subs_is_member(&a, "app", "ch-1"));
+    assert_false(gw_subs_is_member(&a, "app", "ch-2"));
+    assert_int_equal(gw_subs_channel_count(t), 3); /* ch-0, ch-1, and b's ch-3 */
+    assert_int_equal(r.lasts, n - 3);
+    gw_subs_leave_all(t, &a);
+    gw_subs_leave_all(t, &b);
+    assert_int_equal(gw_subs_channel_count(t), 0);
+    assert_int_equal(r.lasts, n);
+    gw_subs_free(t);
+}
+
 static void test_deliver_frames_once(void **state)
 {
     (void)state;
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 16);
     gw_subscriber a, b, c;
-    gw_subscriber_init(&a, NULL, "1.1", 8);
-    gw_subscriber_init(&b, NULL, "1.2", 8);
-    gw_subscriber_init(&c, NULL, "1.3", 8);
+    gw_subscriber_init(&a, "1.1", 8);
+    gw_subscriber_init(&b, "1.2", 8);
+    gw_subscriber_init(&c, "1.3", 8);
     gw_subs_join(t, &a, "app", "ch");
     gw_subs_join(t, &b, "app", "ch");
     gw_subs_join(t, &c, "app", "other");
@@ -137,8 +194,8 @@ static void test_exclude_and_dedupe(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 0);
     gw_subscriber a, b;
-    gw_subscriber_init(&a, NULL, "1.1", 8);
-    gw_subscriber_init(&b, NULL, "1.2", 8);
+    gw_subscriber_init(&a, "1.1", 8);
+    gw_subscriber_init(&b, "1.2", 8);
     gw_subs_join(t, &a, "app", "ch");
     gw_subs_join(t, &b, "app", "ch");
     Herald__Event e1 = event("ch", "ep", 1, "x", "1.1");
@@ -168,8 +225,8 @@ static void test_overflow(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 0);
     gw_subscriber a, b;
-    gw_subscriber_init(&a, NULL, "1.1", 2);
-    gw_subscriber_init(&b, NULL, "1.2", 8);
+    gw_subscriber_init(&a, "1.1", 2);
+    gw_subscriber_init(&b, "1.2", 8);
     gw_subs_join(t, &a, "app", "ch");
     gw_subs_join(t, &b, "app", "ch");
     for (uint64_t i = 1; i <= 5; i++) {
@@ -195,6 +252,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_leave_hooks),
+        cmocka_unit_test(test_many_channels_index),
         cmocka_unit_test(test_deliver_frames_once),
         cmocka_unit_test(test_exclude_and_dedupe),
         cmocka_unit_test(test_overflow),

@@ -90,8 +90,8 @@ static void test_hold_and_release(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 0);
     gw_subscriber a, b;
-    gw_subscriber_init(&a, NULL, "1.1", 64);
-    gw_subscriber_init(&b, NULL, "1.2", 64);
+    gw_subscriber_init(&a, "1.1", 64);
+    gw_subscriber_init(&b, "1.2", 64);
     gw_subs_join(t, &b, "app", "chat");
     deliver(t, "e", 1);
     gw_subs_join(t, &a, "app", "chat");
@@ -119,8 +119,8 @@ static void test_release_skips_what_was_replayed(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 0);
     gw_subscriber a, b;
-    gw_subscriber_init(&a, NULL, "1.1", 64);
-    gw_subscriber_init(&b, NULL, "1.2", 64);
+    gw_subscriber_init(&a, "1.1", 64);
+    gw_subscriber_init(&b, "1.2", 64);
     gw_subs_join(t, &b, "app", "chat");
     deliver(t, "e", 3);
     gw_subs_join(t, &a, "app", "chat");
@@ -144,7 +144,7 @@ static void test_gap_repaired_in_order(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 0);
     gw_subscriber a;
-    gw_subscriber_init(&a, NULL, "1.1", 64);
+    gw_subscriber_init(&a, "1.1", 64);
     gw_subs_join(t, &a, "app", "chat");
     deliver(t, "e", 1);
     deliver(t, "e", 4);
@@ -174,7 +174,7 @@ static void test_gap_accepted_when_unrecoverable(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 0);
     gw_subscriber a;
-    gw_subscriber_init(&a, NULL, "1.1", 64);
+    gw_subscriber_init(&a, "1.1", 64);
     gw_subs_join(t, &a, "app", "chat");
     deliver(t, "e", 1);
     deliver(t, "e", 3);
@@ -194,8 +194,8 @@ static void test_release_seeds_position_and_leave_while_held(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 0);
     gw_subscriber a, b;
-    gw_subscriber_init(&a, NULL, "1.1", 64);
-    gw_subscriber_init(&b, NULL, "1.2", 64);
+    gw_subscriber_init(&a, "1.1", 64);
+    gw_subscriber_init(&b, "1.2", 64);
     gw_subs_join(t, &a, "app", "chat");
     gw_subs_hold(t, &a, "app", "chat");
     gw_subs_release(t, &a, "app", "chat", "e", 5, 5);
@@ -222,7 +222,7 @@ static void test_hold_bounded(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 0);
     gw_subscriber a;
-    gw_subscriber_init(&a, NULL, "1.1", 4);
+    gw_subscriber_init(&a, "1.1", 4);
     gw_subs_join(t, &a, "app", "chat");
     gw_subs_hold(t, &a, "app", "chat");
     for (uint64_t k = 1; k <= 6; k++)
@@ -239,7 +239,7 @@ static void test_catch_up_asked_twice(void **state)
     rec r = {0};
     gw_subs *t = gw_subs_new(&hooks, &r, 0);
     gw_subscriber a;
-    gw_subscriber_init(&a, NULL, "1.1", 64);
+    gw_subscriber_init(&a, "1.1", 64);
     gw_subs_join(t, &a, "app", "chat");
     deliver(t, "e", 1);
     char epoch[32];

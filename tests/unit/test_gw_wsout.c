@@ -149,7 +149,20 @@ static void test_outq_grows_to_cap_and_shrinks(void **state)
     assert_ptr_equal(gw_outq_at(&q, 4), f);
     while (gw_outq_len(&q))
         gw_outq_pop(&q);
-    assert_non_null(q.ring); /* a small ring is kept */
+    assert_null(q.ring); /* drained: the ring is given back */
+    /* one frame waits in the queue itself; a second one makes the ring */
+    assert_true(gw_outq_push(&q, g));
+    assert_null(q.ring);
+    assert_int_equal(gw_outq_len(&q), 1);
+    assert_ptr_equal(gw_outq_peek(&q), g);
+    assert_true(gw_outq_push(&q, f));
+    assert_int_equal(q.alloc, 4);
+    assert_ptr_equal(gw_outq_at(&q, 0), g);
+    assert_ptr_equal(gw_outq_at(&q, 1), f);
+    gw_outq_pop(&q);
+    gw_outq_pop(&q);
+    assert_null(q.ring);
+    assert_int_equal(g->refs, 1);
     for (int i = 0; i < 100; i++)
         assert_true(gw_outq_push(&q, f));
     assert_false(gw_outq_push(&q, f)); /* the cap, not the ring, bounds it */
