@@ -57,6 +57,7 @@ typedef struct gw_config {
     char *rebalance_rate;
     char *tls_cert;
     char *tls_key;
+    char *tls_passphrase;
     long tls_watch;
     long conn_rate_per_ip;
     long conn_burst_per_ip;
@@ -131,7 +132,10 @@ static const hc_opt options[] = {
         "PEM certificate (then its chain) to serve wss:// and https:// on --port; needs --tls-key",
         tls_cert),
     OPT("tls-key", "HERALD_TLS_KEY", "SSL_KEY", HC_OPT_STRING, NULL,
-        "PEM private key of --tls-cert (not encrypted)", tls_key),
+        "PEM private key of --tls-cert (encrypted: see --tls-passphrase)", tls_key),
+    OPT("tls-passphrase", "HERALD_TLS_PASSPHRASE", "SSL_PASSPHRASE", HC_OPT_STRING, NULL,
+        "pass phrase of an encrypted --tls-key (prefer the environment: a flag shows in ps)",
+        tls_passphrase),
     OPT("tls-watch", "HERALD_TLS_WATCH", NULL, HC_OPT_INT, "60",
         "seconds between checks of the TLS files for a change (then reloaded); 0: SIGHUP only",
         tls_watch),
@@ -447,8 +451,8 @@ static int serve(const gw_config *cfg, hc_apps *apps)
                 cfg->link_tls_cert && cfg->link_tls_cert[0] ? cfg->link_tls_cert : "");
     }
     if (cfg->tls_cert && cfg->tls_cert[0]) {
-        m.tls = gw_tls_new(&m.loop, cfg->tls_cert, cfg->tls_key, (unsigned)cfg->tls_watch, err,
-                           sizeof(err));
+        m.tls = gw_tls_new(&m.loop, cfg->tls_cert, cfg->tls_key, cfg->tls_passphrase,
+                           (unsigned)cfg->tls_watch, err, sizeof(err));
         if (!m.tls) {
             hc_error("%s", err);
             gw_link_close(m.link, link_closed, &m);

@@ -27,7 +27,8 @@ typedef struct file_sig {
 
 struct gw_tls {
     char *cert_path, *key_path;
-    SSL_CTX *ctx; /* the vhost's, once attached */
+    char *passphrase; /* of an encrypted key, or NULL (wiped when freed) */
+    SSL_CTX *ctx;     /* the vhost's, once attached */
     char desc[512];
     uv_timer_t watch;
     bool watching;
@@ -48,6 +49,20 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
     (void)rwflag;
     (void)u;
     return 0;
+}
+
+/* The configured pass phrase of the key (u: the gw_tls), never a prompt. */
+static int key_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    const gw_tls *t = u;
+    (void)rwflag;
+    if (!t->passphrase || size <= 0)
+        return 0;
+    size_t n = strlen(t->passphrase);
+    if (n > (size_t)size)
+        return 0; /* OpenSSL's buffer is 1,024 bytes: a longer one is refused */
+    memcpy(buf, t->passphrase, n);
+    return (int)n;
 }
 
 static void pair_free(pem_pair *p)
@@ -101,12 +116,14 @@ static bool load_pair(const gw_tls *t, pem_pair *p, char *err, size_t errlen)
         pair_free(p);
         return false;
     }
-    p->key = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
+    p->key = PEM_read_bio_PrivateKey(b, NULL, key_passphrase, (void *)t);
     BIO_free(b);
     if (!p->key) {
-        snprintf(err, errlen,
-                 "no usable private key in %s (%s: not PEM, or encrypted, which is not supported)",
-                 t->key_path, ssl_reason(why, sizeof(why)));
+        snprintf(err, errlen, "no usable private key in %s (%s: %s)", t->key_path,
+                 ssl_reason(why, sizeof(why)),
+                 t->passphrase
+                     ? "not PEM, or not encrypted with the pass phrase of --tls-passphrase"
+                     : "not PEM, or encrypted: give its pass phrase with --tls-passphrase");
         pair_free(p);
         return false;
     }
@@ -193,12 +210,13 @@ static void on_watch(uv_timer_t *h)
     gw_tls_reload(t, "file changed");
 }
 
-gw_tls *gw_tls_new(uv_loop_t *loop, const char *cert, const char *key, unsigned watch_s, char *err,
-                   size_t errlen)
+gw_tls *gw_tls_new(uv_loop_t *loop, const char *cert, const char *key, const char *passphrase,
+                   unsigned watch_s, char *err, size_t errlen)
 {
     gw_tls *t = hc_calloc(1, sizeof(*t));
     t->cert_path = hc_strdup(cert);
     t->key_path = hc_strdup(key);
+    t->passphrase = passphrase && passphrase[0] ? hc_strdup(passphrase) : NULL;
     pem_pair p;
     if (!load_pair(t, &p, err, errlen)) {
         gw_tls_free(t);
@@ -273,5 +291,9 @@ void gw_tls_free(gw_tls *t)
         return;
     free(t->cert_path);
     free(t->key_path);
+    if (t->passphrase) {
+        OPENSSL_cleanse(t->passphrase, strlen(t->passphrase));
+        free(t->passphrase);
+    }
     free(t);
 }

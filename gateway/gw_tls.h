@@ -28,11 +28,12 @@
 
 typedef struct gw_tls gw_tls;
 
-/* Checks that cert (PEM, the certificate then any chain) and key (PEM)
- * can be loaded and match; watches them every watch_s seconds (0: never;
- * SIGHUP only). NULL with a sentence in err. */
-gw_tls *gw_tls_new(uv_loop_t *loop, const char *cert, const char *key, unsigned watch_s, char *err,
-                   size_t errlen);
+/* Checks that cert (PEM, the certificate then any chain) and key (PEM;
+ * encrypted with passphrase when that is not NULL or empty: it is kept
+ * for reloads) can be loaded and match; watches them every watch_s
+ * seconds (0: never; SIGHUP only). NULL with a sentence in err. */
+gw_tls *gw_tls_new(uv_loop_t *loop, const char *cert, const char *key, const char *passphrase,
+                   unsigned watch_s, char *err, size_t errlen);
 /* Loads the certificate into ctx (the vhost's) and remembers ctx for
  * reloads. 0, or -1 (logged). */
 int gw_tls_attach(gw_tls *t, SSL_CTX *ctx);

@@ -9,11 +9,14 @@
 // agent holding the CA. The second cluster also runs its gateway <-> broker
 // link over TLS, verified both ways (broker certificate against the CA and
 // its IP, gateway client certificate required by the broker). Ports:
-// portsFor(43, 0) (SIGHUP only) and portsFor(43, 1) (TLS link, --tls-watch 1).
+// portsFor(43, 0) (SIGHUP only) and portsFor(43, 1) (TLS link, --tls-watch 1);
+// an encrypted key with its pass phrase (SSL_PASSPHRASE) on portsFor(43, 0) + 7.
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
+import path from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import { useCluster, portsFor } from '../lib/cluster.mjs';
@@ -198,5 +201,47 @@ describe('TLS links between gateway and broker (mutual), gateway files watched (
     assert.match(cluster.log('gateway-1'), /TLS certificate reloaded \(file changed\): CN=herald-c/);
     const res = await tlsServer(cluster).trigger(uniqueChannel('tls-watch'), 'created', { n: 1 });
     assert.equal(res.status, 200);
+  });
+});
+
+// An encrypted key (Soketi's SSL_PASSPHRASE): a single embedded gateway on
+// a spare port of portsFor(43, 0), started directly, served with the pass
+// phrase; with a wrong one it refuses to start and says which flag to set.
+describe('TLS with an encrypted key', () => {
+  const port = portsFor(43, 0).port + 7;
+  const enc = { cert: certA.cert, key: `${ca.dir}/enc.key` };
+  execFileSync('openssl', ['pkey', '-in', certA.key, '-aes256', '-passout', 'pass:open sesame', '-out', enc.key]);
+  const bin = path.resolve(process.env.HERALD_BUILD_DIR || 'build', 'gateway/herald-gateway');
+  const procs = [];
+  after(() => procs.forEach((p) => p.kill('SIGKILL')));
+
+  function start(passphrase) {
+    const p = spawn(bin, ['--embedded', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0'], {
+      env: { ...process.env, HERALD_DEFAULT_APP_ID: 'app-id', HERALD_DEFAULT_APP_KEY: 'app-key', HERALD_DEFAULT_APP_SECRET: 'app-secret',
+        SSL_CERT: enc.cert, SSL_KEY: enc.key, SSL_PASSPHRASE: passphrase },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    procs.push(p);
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const exited = new Promise((resolve) => p.on('exit', (code) => resolve(code)));
+    return { p, exited, out: () => out };
+  }
+
+  test('the right pass phrase: the certificate is served', async () => {
+    assert.match(fs.readFileSync(enc.key, 'utf8'), /ENCRYPTED PRIVATE KEY/);
+    const g = start('open sesame');
+    await eventually(async () => assert.deepEqual(await peerCert(port, ca.caCert), { cn: 'herald-a', serial: '1001' }),
+      { what: 'the gateway serving TLS with the encrypted key' });
+    g.p.kill('SIGTERM');
+    await withTimeout(g.exited, DEFAULT_TIMEOUT, 'the gateway to stop');
+  });
+
+  test('a wrong pass phrase: it does not start, and says why', async () => {
+    const g = start('wrong');
+    const code = await withTimeout(g.exited, DEFAULT_TIMEOUT, 'the gateway to exit');
+    assert.notEqual(code, 0);
+    assert.match(g.out(), /not encrypted with the pass phrase of --tls-passphrase/);
   });
 });
