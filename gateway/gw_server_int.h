@@ -74,6 +74,9 @@ struct gw_server {
     gw_sendbatch_entry *pend_e;
     size_t npend;
     hc_sbuf arena; /* the pending connections' multi-frame gathers */
+    /* frames written in this pass, not yet in the metrics (tx_count) */
+    const char *tx_app;
+    size_t tx_bytes, tx_frames;
 };
 
 /* Per-wsi session data lws allocates (zeroed) for our protocol. */
