@@ -7,6 +7,7 @@
  */
 #include "hc_sig.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,13 +26,29 @@ static void hc_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* The digests, fetched once: with EVP_sha256() / EVP_md5() OpenSSL 3 looks
+ * the implementation up in its provider on every use (an MD5 of a small
+ * body: 0.35 us that way, 0.16 us with a fetched one, on the benchmark
+ * machine). Kept for the process's life; NULL (a provider without them)
+ * falls back to the implicit fetch. */
+static EVP_MD *md_sha256, *md_md5;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
 void hc_hmac_sha256_hex(const char *key, size_t key_len, const void *msg, size_t msg_len,
                         char out[HC_SHA256_HEX_LEN + 1])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     static const unsigned char empty[1] = {0};
-    HMAC(EVP_sha256(), key, (int)key_len, msg_len ? msg : empty, msg_len, md, &md_len);
+    pthread_once(&md_once, md_fetch);
+    HMAC(md_sha256 ? md_sha256 : EVP_sha256(), key, (int)key_len, msg_len ? msg : empty, msg_len,
+         md, &md_len);
     hc_hex(md, md_len, out);
 }
 
@@ -40,7 +57,8 @@ void hc_md5_hex(const void *data, size_t len, char out[HC_MD5_HEX_LEN + 1])
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     static const unsigned char empty[1] = {0};
-    EVP_Digest(len ? data : empty, len, md, &md_len, EVP_md5(), NULL);
+    pthread_once(&md_once, md_fetch);
+    EVP_Digest(len ? data : empty, len, md, &md_len, md_md5 ? md_md5 : EVP_md5(), NULL);
     hc_hex(md, md_len, out);
 }
 
