@@ -19,7 +19,7 @@ import https from 'node:https';
 import path from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
-import { useCluster, portsFor } from '../lib/cluster.mjs';
+import { useCluster, portsFor, REPO_ROOT } from '../lib/cluster.mjs';
 import { serverClient, closeAll, uniqueChannel, eventually, withTimeout, DEFAULT_TIMEOUT } from '../lib/clients.mjs';
 import { makeCa, makeCert, installCert, peerCert, TlsPusherChild } from '../lib/tls.mjs';
 
@@ -211,7 +211,8 @@ describe('TLS with an encrypted key', () => {
   const port = portsFor(43, 0).port + 7;
   const enc = { cert: certA.cert, key: `${ca.dir}/enc.key` };
   execFileSync('openssl', ['pkey', '-in', certA.key, '-aes256', '-passout', 'pass:open sesame', '-out', enc.key]);
-  const bin = path.resolve(process.env.HERALD_BUILD_DIR || 'build', 'gateway/herald-gateway');
+  // relative build directories are the repository root's, as in lib/cluster.mjs
+  const bin = path.resolve(REPO_ROOT, process.env.HERALD_BUILD_DIR || 'build', 'gateway/herald-gateway');
   const procs = [];
   after(() => procs.forEach((p) => p.kill('SIGKILL')));
 
