@@ -50,9 +50,12 @@ export async function eventually(fn, { timeout = DEFAULT_TIMEOUT, interval = 100
   }
 }
 
-/** A pusher-js client connected to gateway `i` of `cluster` (not yet awaited). */
-export function pusherClient(cluster, i = 1, opts = {}) {
-  const client = new PusherJs(cluster.app.key, {
+/**
+ * A pusher-js client connected to gateway `i` of `cluster` (not yet
+ * awaited), for the cluster's app or, with opts.appKey, another one.
+ */
+export function pusherClient(cluster, i = 1, { appKey, ...opts } = {}) {
+  const client = new PusherJs(appKey ?? cluster.app.key, {
     wsHost: '127.0.0.1',
     wsPort: cluster.httpPort(i),
     forceTLS: false,
@@ -63,6 +66,20 @@ export function pusherClient(cluster, i = 1, opts = {}) {
   });
   open.add({ close: () => client.disconnect() });
   return client;
+}
+
+/** A RawClient on gateway i, connection established, subscribed to name. */
+export async function rawSubscriber(cluster, name, i = 1) {
+  const c = await RawClient.connect(cluster.wsUrl(i));
+  await c.next((m) => m.event === 'pusher:connection_established');
+  await c.subscribe(name);
+  return c;
+}
+
+/** A payload of exactly n bytes that says which event it is ("<i>:xxx..."). */
+export function sizedPayload(i, n) {
+  const head = `${i}:`;
+  return head + 'x'.repeat(Math.max(0, n - head.length));
 }
 
 /** Resolves when a pusher-js client reaches the 'connected' state. */

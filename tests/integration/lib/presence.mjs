@@ -2,7 +2,6 @@
 // authorizer calls the pusher SDK's authorizeChannel, as an app's auth
 // endpoint would, and small Redis probes of the cluster state.
 import {
-  PusherJs,
   pusherClient,
   serverClient,
   connected,
@@ -26,18 +25,7 @@ export async function presenceClient(cluster, i, user, opts = {}, app = cluster.
     },
     ...opts,
   };
-  const client =
-    app === cluster.app
-      ? pusherClient(cluster, i, settings)
-      : new PusherJs(app.key, {
-          wsHost: '127.0.0.1',
-          wsPort: cluster.httpPort(i),
-          forceTLS: false,
-          enabledTransports: ['ws'],
-          cluster: 'mt1',
-          disableStats: true,
-          ...settings,
-        });
+  const client = pusherClient(cluster, i, { appKey: app.key, ...settings });
   await connected(client);
   return client;
 }

@@ -8,22 +8,9 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';
-import { RawClient, serverClient, closeAll, uniqueChannel, withTimeout } from '../lib/clients.mjs';
+import { rawSubscriber, sizedPayload, serverClient, closeAll, uniqueChannel, withTimeout } from '../lib/clients.mjs';
 
 after(closeAll);
-
-async function subscribedClient(cluster, name) {
-  const c = await RawClient.connect(cluster.wsUrl(1));
-  await c.next((m) => m.event === 'pusher:connection_established');
-  await c.subscribe(name);
-  return c;
-}
-
-/** A payload of exactly n bytes that says which event it is. */
-function payload(i, n) {
-  const head = `${i}:`;
-  return head + 'x'.repeat(Math.max(0, n - head.length));
-}
 
 /** Waits for count events named ev on name and checks them against sizes. */
 async function expectInOrder(c, name, ev, sizes, ms) {
@@ -31,7 +18,7 @@ async function expectInOrder(c, name, ev, sizes, ms) {
   let last = -1;
   got.forEach((m, i) => {
     assert.equal(m.data.length, sizes[i], `event ${i}: ${m.data.length} bytes, expected ${sizes[i]}`);
-    assert.equal(m.data, payload(i, sizes[i]), `event ${i} intact`);
+    assert.equal(m.data, sizedPayload(i, sizes[i]), `event ${i} intact`);
     const offset = Number(m.id.split(':')[1]);
     assert.ok(offset > last, `event ${i} in order (offset ${offset} after ${last})`);
     last = offset;
@@ -48,14 +35,14 @@ describe('write path', () => {
 
   test('a burst of events of every header size arrives intact and in order', async () => {
     const name = uniqueChannel('sizes');
-    const c = await subscribedClient(cluster, name);
+    const c = await rawSubscriber(cluster, name);
     // 2-byte headers (< 126), 4-byte (126..65535) and 10-byte (>= 65536),
     // mixed, ten per batch trigger so several are queued at once.
     const sizes = [];
     for (let i = 0; i < 30; i++) sizes.push([5, 125, 126, 300, 65535, 70000][i % 6]);
     const sdk = serverClient(cluster, 1);
     for (let b = 0; b < sizes.length; b += 10) {
-      const batch = sizes.slice(b, b + 10).map((n, k) => ({ channel: name, name: 'sz', data: payload(b + k, n) }));
+      const batch = sizes.slice(b, b + 10).map((n, k) => ({ channel: name, name: 'sz', data: sizedPayload(b + k, n) }));
       const res = await sdk.triggerBatch(batch);
       assert.equal(res.status, 200);
     }
@@ -64,7 +51,7 @@ describe('write path', () => {
 
   test('a reader that stalls, then reads, gets everything that was queued, in order', async () => {
     const name = uniqueChannel('stall');
-    const c = await subscribedClient(cluster, name);
+    const c = await rawSubscriber(cluster, name);
     c.ws._socket.pause(); // the kernel buffers fill, then lws holds back the rest
     // 18 MB: more than both loopback socket buffers take (tcp_wmem and
     // tcp_rmem allow ~10 MB by default), fewer frames than the connection's
@@ -72,7 +59,7 @@ describe('write path', () => {
     const sizes = Array.from({ length: 300 }, () => 60000);
     const sdk = serverClient(cluster, 1);
     for (let b = 0; b < sizes.length; b += 10) {
-      const batch = sizes.slice(b, b + 10).map((n, k) => ({ channel: name, name: 'big', data: payload(b + k, n) }));
+      const batch = sizes.slice(b, b + 10).map((n, k) => ({ channel: name, name: 'big', data: sizedPayload(b + k, n) }));
       const res = await sdk.triggerBatch(batch);
       assert.equal(res.status, 200);
     }
@@ -84,14 +71,14 @@ describe('write path', () => {
 
   test('pongs to client pings interleave with a burst without corrupting it', async () => {
     const name = uniqueChannel('pings');
-    const c = await subscribedClient(cluster, name);
+    const c = await rawSubscriber(cluster, name);
     let pongs = 0;
     c.ws.on('pong', () => pongs++);
     const sizes = Array.from({ length: 100 }, (_, i) => [40, 2000, 20000][i % 3]);
     const sdk = serverClient(cluster, 1);
     const publishing = (async () => {
       for (let b = 0; b < sizes.length; b += 10) {
-        const batch = sizes.slice(b, b + 10).map((n, k) => ({ channel: name, name: 'mix', data: payload(b + k, n) }));
+        const batch = sizes.slice(b, b + 10).map((n, k) => ({ channel: name, name: 'mix', data: sizedPayload(b + k, n) }));
         const res = await sdk.triggerBatch(batch);
         assert.equal(res.status, 200);
         c.ws.ping();

@@ -18,7 +18,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { useCluster, portsFor, REPO_ROOT } from '../lib/cluster.mjs';
-import { PusherJs, connected, subscribed, closeAll, eventually, uniqueChannel, serverClient } from '../lib/clients.mjs';
+import { pusherClient, connected, subscribed, closeAll, eventually, uniqueChannel, serverClient } from '../lib/clients.mjs';
 import { Receiver } from '../lib/webhooks.mjs';
 
 after(closeAll);
@@ -69,14 +69,7 @@ describe('webhooks of apps added through Redis', () => {
     );
 
   function clientOn(i) {
-    return new PusherJs(APP.key, {
-      wsHost: '127.0.0.1',
-      wsPort: cluster.httpPort(i),
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      cluster: 'mt1',
-      disableStats: true,
-    });
+    return pusherClient(cluster, i, { appKey: APP.key });
   }
 
   /** Subscribes a client on gateway i to a new channel; returns both. */

@@ -12,28 +12,16 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCluster, portsFor } from '../lib/cluster.mjs';
-import { RawClient, serverClient, closeAll, uniqueChannel } from '../lib/clients.mjs';
+import { rawSubscriber, sizedPayload, serverClient, closeAll, uniqueChannel } from '../lib/clients.mjs';
 import { scrape, sample } from '../lib/ops.mjs';
 
 after(closeAll);
 
 const FORCED = (process.env.HERALD_IO_URING || '').toLowerCase();
 
-async function subscribedClient(cluster, name) {
-  const c = await RawClient.connect(cluster.wsUrl(1));
-  await c.next((m) => m.event === 'pusher:connection_established');
-  await c.subscribe(name);
-  return c;
-}
-
-function payload(i, n) {
-  const head = `${i}:`;
-  return head + 'x'.repeat(Math.max(0, n - head.length));
-}
-
 async function expectInOrder(c, name, ev, sizes, ms) {
   const got = await c.nextEvents(ev, name, sizes.length, ms);
-  got.forEach((m, i) => assert.equal(m.data, payload(i, sizes[i]), `event ${i} intact and in order`));
+  got.forEach((m, i) => assert.equal(m.data, sizedPayload(i, sizes[i]), `event ${i} intact and in order`));
 }
 
 /** The backend gateway-1 reports: {gauge, log} must agree; returns it. */
@@ -58,9 +46,9 @@ async function fanoutWithStalledReader(cluster) {
   const small = uniqueChannel('small');
   const big = uniqueChannel('big');
   const readers = [];
-  for (let i = 0; i < 30; i++) readers.push(await subscribedClient(cluster, small));
-  const bigReaders = [await subscribedClient(cluster, big), await subscribedClient(cluster, big)];
-  const stalled = await subscribedClient(cluster, big);
+  for (let i = 0; i < 30; i++) readers.push(await rawSubscriber(cluster, small));
+  const bigReaders = [await rawSubscriber(cluster, big), await rawSubscriber(cluster, big)];
+  const stalled = await rawSubscriber(cluster, big);
   stalled.ws._socket.pause(); // its socket fills: EAGAIN, then partial writes
   // 12 MB on the big channel: more than the loopback buffers of the
   // stalled reader take; 2- and 4-byte headers on the small one.
@@ -73,8 +61,8 @@ async function fanoutWithStalledReader(cluster) {
   // (partial write, then EAGAIN) rather than in a later round
   for (let k = 0; k < N; k++) {
     const batch = [
-      { channel: big, name: 'ev', data: payload(k, bigSizes[k]) },
-      { channel: small, name: 'ev', data: payload(k, smallSizes[k]) },
+      { channel: big, name: 'ev', data: sizedPayload(k, bigSizes[k]) },
+      { channel: small, name: 'ev', data: sizedPayload(k, smallSizes[k]) },
     ];
     assert.equal((await sdk.triggerBatch(batch)).status, 200);
   }
